@@ -1,0 +1,138 @@
+//! Model directories on disk: `weights.bpk` (burnpack), `tokenizer.json`, `config.json`
+//! (architecture, labels, training settings, data source, SHA-256 of every file), plus
+//! `metrics.json` and `MODEL_CARD.md` for people.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::prelude::*;
+use thiserror::Error;
+
+use crate::infer::{CONFIG_FILE, Classifier, Manifest, TOKENIZER_FILE, WEIGHTS_FILE, sha256_hex};
+
+pub const METRICS_FILE: &str = "metrics.json";
+pub const CARD_FILE: &str = "MODEL_CARD.md";
+
+#[derive(Debug, Error)]
+pub enum ArtifactError {
+    #[error(
+        "{dir}: not a model directory (no {CONFIG_FILE}); train one with `sosrisk train --out DIR` or use models/char-ngram"
+    )]
+    NotAModel { dir: PathBuf },
+    #[error("{path}: cannot read: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: cannot write: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("{dir}: {source}")]
+    Invalid { dir: PathBuf, source: crate::Error },
+}
+
+fn read(path: PathBuf) -> Result<Vec<u8>, ArtifactError> {
+    std::fs::read(&path).map_err(|source| ArtifactError::Read { path, source })
+}
+
+fn write(path: PathBuf, bytes: &[u8]) -> Result<(), ArtifactError> {
+    std::fs::write(&path, bytes).map_err(|source| ArtifactError::Write { path, source })
+}
+
+/// Loads and verifies a model directory onto `device`.
+pub fn load(dir: &Path, device: &Device) -> Result<Classifier, ArtifactError> {
+    if !dir.join(CONFIG_FILE).is_file() {
+        return Err(ArtifactError::NotAModel { dir: dir.into() });
+    }
+    let config = read(dir.join(CONFIG_FILE))?;
+    let tokenizer = read(dir.join(TOKENIZER_FILE))?;
+    let weights = read(dir.join(WEIGHTS_FILE))?;
+    Classifier::from_bytes(&config, &tokenizer, &weights, device).map_err(|source| ArtifactError::Invalid {
+        dir: dir.into(),
+        source,
+    })
+}
+
+/// Writes a model directory: the weights and tokenizer, then a manifest that records their
+/// hashes and `training` (settings, data source), then metrics and the model card.
+pub fn save(
+    dir: &Path,
+    clf: &Classifier,
+    training: serde_json::Value,
+    metrics: &serde_json::Value,
+    card: &str,
+) -> Result<(), ArtifactError> {
+    std::fs::create_dir_all(dir).map_err(|source| ArtifactError::Write {
+        path: dir.into(),
+        source,
+    })?;
+    let invalid = |source| ArtifactError::Invalid {
+        dir: dir.into(),
+        source,
+    };
+    let weights = clf.model().clone().into_record().into_bytes().map_err(|e| {
+        invalid(crate::Error::Weights {
+            what: WEIGHTS_FILE.into(),
+            detail: format!("{e:?}"),
+        })
+    })?;
+    let tokenizer = clf.tokenizer().to_json().map_err(invalid)?;
+    let mut manifest: Manifest = clf.manifest.clone();
+    manifest.training = training;
+    manifest.files.insert(WEIGHTS_FILE.into(), sha256_hex(&weights));
+    manifest
+        .files
+        .insert(TOKENIZER_FILE.into(), sha256_hex(tokenizer.as_bytes()));
+    write(dir.join(WEIGHTS_FILE), &weights)?;
+    write(dir.join(TOKENIZER_FILE), tokenizer.as_bytes())?;
+    let pretty =
+        |v: &serde_json::Value| serde_json::to_string_pretty(v).expect("JSON values serialise") + "\n";
+    write(
+        dir.join(CONFIG_FILE),
+        pretty(&serde_json::to_value(&manifest).expect("manifest serialises")).as_bytes(),
+    )?;
+    write(dir.join(METRICS_FILE), pretty(metrics).as_bytes())?;
+    write(dir.join(CARD_FILE), card.as_bytes())
+}
+
+/// A short human-readable description of a trained model.
+pub fn model_card(
+    manifest: &Manifest,
+    training: &serde_json::Value,
+    validation: &crate::metrics::Scores,
+    test: Option<&crate::metrics::Scores>,
+) -> String {
+    let row = |name: &str, s: &crate::metrics::Scores| {
+        format!(
+            "| {name} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.3} |\n",
+            s.binary_f1.map_or("n/a".into(), |v| format!("{:.2}", 100.0 * v)),
+            100.0 * s.level_weighted_f1,
+            100.0 * s.level_macro_f1,
+            100.0 * s.level_accuracy,
+            100.0 * s.level_within1_accuracy,
+            s.level_mae
+        )
+    };
+    let m = &manifest.model;
+    let mut card = format!(
+        "# sosrisk model: {arch}\n\n\
+         Estimates the suicide risk of a short Chinese social-media post: a level 0–10 (SOS-1K scale) \
+         and a separate high/low call. **A screening aid for trained people, not a diagnosis.** \
+         Trained only on SOS-1K (Weibo posts, 2024); expect it to be wrong on other kinds of text.\n\n\
+         ## Architecture\n\n\
+         TF-IDF-weighted character 1–3-gram embeddings of {d} dimensions, \
+         bag + attention pooling, one hidden layer of {h}, two heads. Vocabulary: {v} characters and n-grams. \
+         Reads at most {max} characters.\n\n\
+         ## Training\n\n```json\n{settings}\n```\n\n\
+         ## Scores (percent; MAE in levels)\n\n\
+         | split | binary F1 (high) | level weighted F1 | level macro F1 | level accuracy | within-1 | MAE |\n\
+         |---|---|---|---|---|---|---|\n",
+        arch = manifest.architecture,
+        d = m.d_model,
+        h = m.d_hidden,
+        v = m.vocab_size,
+        max = m.max_chars,
+        settings = serde_json::to_string_pretty(training).unwrap_or_default(),
+    );
+    card += &row("validation fold", validation);
+    if let Some(t) = test {
+        card += &row("test (250 posts)", t);
+    }
+    card
+}

@@ -1,0 +1,441 @@
+//! What each command does, in terms of the library's stages.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use burn::prelude::Device;
+use serde_json::{Value, json};
+
+use sosrisk::artifact;
+use sosrisk::data::{self, Post};
+use sosrisk::infer::{Classifier, Prediction};
+use sosrisk::labels::{self, N_LEVELS};
+use sosrisk::metrics::Scores;
+use sosrisk::report::EvalReport;
+use sosrisk::train::{self, Example, Selection, TrainConfig};
+
+use super::{Augment, Backend, Command, SelectOn, TrainArgs};
+
+fn device(backend: Backend) -> Device {
+    match backend {
+        Backend::Flex => Device::flex(),
+        Backend::Wgpu => Device::wgpu(Default::default()),
+    }
+}
+
+pub fn run_command(command: Command) -> Result<()> {
+    match command {
+        Command::Train { args, val_fold, out } => train_command(&args, val_fold, &out),
+        Command::Eval {
+            model,
+            data,
+            split,
+            json,
+            report,
+            backend,
+        } => eval_command(&model, &data, split.as_deref(), json, report.as_deref(), backend),
+        Command::Cv { args, out } => cv_command(&args, out.as_deref()),
+        Command::Predict {
+            text,
+            file,
+            model,
+            json,
+            backend,
+        } => predict_command(text, file.as_deref(), &model, json, backend),
+    }
+}
+
+fn train_config(args: &TrainArgs) -> TrainConfig {
+    TrainConfig {
+        seed: args.seed,
+        max_epochs: args.epochs,
+        patience: args.patience,
+        batch_size: args.batch_size,
+        learning_rate: args.lr,
+        weight_decay: args.weight_decay,
+        dropout: args.dropout,
+        d_model: args.d_model,
+        d_hidden: args.d_hidden,
+        min_ngram_docs: args.min_ngram_docs,
+        balance_levels: !args.no_balance,
+        select_on: match args.select_on {
+            SelectOn::Loss => Selection::Loss,
+            SelectOn::Score => Selection::Score,
+        },
+        ..TrainConfig::default()
+    }
+}
+
+/// Training rows of every fold but `val_fold`, plus the augmentation rows made from them.
+fn training_examples(args: &TrainArgs, posts: &[Post], val_fold: usize) -> Result<Vec<Example>> {
+    let mut examples: Vec<Example> = posts.iter().map(Example::from).collect();
+    let keep = |method: &str| match args.augment {
+        Augment::None => false,
+        Augment::Traditional => method != "llm_generation_gpt4",
+        Augment::Llm => method == "llm_generation_gpt4",
+        Augment::Both => true,
+    };
+    if args.augment != Augment::None {
+        let path = augmentation_path(args);
+        let rows = data::read_augmentation(&path)?;
+        // Rows made from (or prompted with) validation posts would leak the validation fold.
+        examples.extend(
+            rows.iter()
+                .filter(|r| r.source_fold.is_some_and(|f| f != val_fold) && keep(&r.method))
+                .map(Example::from),
+        );
+    }
+    Ok(examples)
+}
+
+fn augmentation_path(args: &TrainArgs) -> PathBuf {
+    args.augmentation
+        .clone()
+        .unwrap_or_else(|| args.data.with_file_name("augmentation.csv"))
+}
+
+fn examples(posts: &[Post]) -> Vec<Example> {
+    posts.iter().map(Example::from).collect()
+}
+
+fn test_posts(ds: &data::Dataset) -> Vec<Post> {
+    ds.posts
+        .iter()
+        .filter(|p| p.split.as_deref() == Some("test"))
+        .cloned()
+        .collect()
+}
+
+fn evaluate(clf: &Classifier, posts: &[Post]) -> Result<(Scores, Vec<Prediction>)> {
+    train::evaluate(clf, &examples(posts)).map_err(|(i, e)| anyhow::anyhow!("post id {}: {e}", posts[i].id))
+}
+
+/// One fold: train with early stopping on `val_fold`, score on it and on the test rows.
+fn fit_fold(
+    args: &TrainArgs,
+    ds: &data::Dataset,
+    val_fold: usize,
+) -> Result<(train::Trained, Scores, Option<Scores>)> {
+    if val_fold > 4 {
+        bail!("--val-fold must be 0 to 4, got {val_fold}");
+    }
+    let (train_posts, val_posts) = ds.fold_split(val_fold);
+    if train_posts.is_empty() || val_posts.is_empty() {
+        bail!(
+            "{}: need non-test rows both in fold {val_fold} and in other folds (found {} and {}); is the fold column filled?",
+            ds.path.display(),
+            val_posts.len(),
+            train_posts.len()
+        );
+    }
+    let train_ex = training_examples(args, &train_posts, val_fold)?;
+    let cfg = train_config(args);
+    let trained = train::train(
+        &train_ex,
+        &examples(&val_posts),
+        &cfg,
+        &device(args.backend),
+        !args.quiet,
+    )?;
+    let (val, _) = evaluate(&trained.classifier, &val_posts)?;
+    let test = test_posts(ds);
+    let test = if test.is_empty() {
+        None
+    } else {
+        Some(evaluate(&trained.classifier, &test)?.0)
+    };
+    Ok((trained, val, test))
+}
+
+fn train_command(args: &TrainArgs, val_fold: usize, out: &Path) -> Result<()> {
+    let ds = data::read_labelled(&args.data)?;
+    let (trained, val, test) = fit_fold(args, &ds, val_fold)?;
+    let mut data_info = json!({
+        "file": args.data.display().to_string(),
+        "sha256": data::file_sha256(&args.data)?,
+        "val_fold": val_fold,
+        "augment": format!("{:?}", args.augment).to_lowercase(),
+    });
+    if args.augment != Augment::None {
+        let path = augmentation_path(args);
+        data_info["augmentation_file"] = json!(path.display().to_string());
+        data_info["augmentation_sha256"] = json!(data::file_sha256(&path)?);
+    }
+    let training = json!({
+        "settings": train_config(args),
+        "backend": format!("{:?}", args.backend).to_lowercase(),
+        "data": data_info,
+        "best_epoch": trained.best_epoch,
+        "sosrisk_version": env!("CARGO_PKG_VERSION"),
+    });
+    let metrics = json!({ "validation": val, "test": test, "best_epoch": trained.best_epoch, "history": trained.history });
+    let card = artifact::model_card(&trained.classifier.manifest, &training, &val, test.as_ref());
+    artifact::save(out, &trained.classifier, training, &metrics, &card)?;
+    println!(
+        "best epoch {}; model written to {}",
+        trained.best_epoch,
+        out.display()
+    );
+    println!("validation (fold {val_fold}): {}", one_line(&val));
+    if let Some(t) = &test {
+        println!("test:                {}", one_line(t));
+    }
+    Ok(())
+}
+
+fn one_line(s: &Scores) -> String {
+    format!(
+        "binary F1 {} | level weighted F1 {:.4} | macro F1 {:.4} | accuracy {:.4} | within-1 {:.4} | MAE {:.3}",
+        s.binary_f1.map_or("n/a".into(), |v| format!("{v:.4}")),
+        s.level_weighted_f1,
+        s.level_macro_f1,
+        s.level_accuracy,
+        s.level_within1_accuracy,
+        s.level_mae
+    )
+}
+
+fn eval_command(
+    model: &Path,
+    data_path: &Path,
+    split: Option<&str>,
+    json: bool,
+    report_dir: Option<&Path>,
+    backend: Backend,
+) -> Result<()> {
+    let clf = artifact::load(model, &device(backend))?;
+    let mut ds = data::read_labelled(data_path)?;
+    if let Some(split) = split {
+        ds = ds.only_split(split)?;
+    }
+    let (scores, preds) = evaluate(&clf, &ds.posts)?;
+    let level_true: Vec<usize> = ds.posts.iter().map(|p| p.level).collect();
+    let level_pred: Vec<usize> = preds.iter().map(|p| p.level).collect();
+    let (bt, bp): (Vec<usize>, Vec<usize>) = ds
+        .posts
+        .iter()
+        .zip(&preds)
+        .filter_map(|(p, q)| p.binary.map(|b| (b, usize::from(q.high_risk))))
+        .unzip();
+    let data_name = match split {
+        Some(s) => format!("{} (split = {s})", data_path.display()),
+        None => data_path.display().to_string(),
+    };
+    let report = EvalReport::new(
+        scores,
+        (
+            model.display().to_string(),
+            data_name,
+            data::file_sha256(data_path)?,
+        ),
+        (&level_true, &level_pred),
+        ds.has_binary.then_some((&bt[..], &bp[..])),
+    );
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.table());
+    }
+    if let Some(dir) = report_dir {
+        report
+            .write_dir(dir)
+            .with_context(|| format!("writing the report to {}", dir.display()))?;
+        if !json {
+            println!("\nreport written to {}", dir.display());
+        }
+    }
+    Ok(())
+}
+
+/// Mean and sample standard deviation of each numeric field across fold results.
+fn summarise(runs: &[Scores]) -> Value {
+    let values: Vec<Value> = runs
+        .iter()
+        .map(|s| serde_json::to_value(s).expect("scores serialise"))
+        .collect();
+    let mut out = serde_json::Map::new();
+    for key in values[0].as_object().expect("object").keys() {
+        let xs: Vec<f64> = values.iter().filter_map(|v| v[key].as_f64()).collect();
+        if xs.is_empty() {
+            continue;
+        }
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        let var = if xs.len() > 1 {
+            xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (xs.len() - 1) as f64
+        } else {
+            0.0
+        };
+        out.insert(key.clone(), json!({ "mean": mean, "std": var.sqrt() }));
+    }
+    Value::Object(out)
+}
+
+fn cv_command(args: &TrainArgs, out: Option<&Path>) -> Result<()> {
+    let ds = data::read_labelled(&args.data)?;
+    let (mut vals, mut tests) = (Vec::new(), Vec::new());
+    for fold in 0..5 {
+        let (trained, val, test) = fit_fold(args, &ds, fold)?;
+        println!(
+            "fold {fold} (best epoch {}): validation {}",
+            trained.best_epoch,
+            one_line(&val)
+        );
+        if let Some(t) = &test {
+            println!("fold {fold}                 test       {}", one_line(t));
+            tests.push(t.clone());
+        }
+        vals.push(val);
+    }
+    let summary = json!({
+        "validation": summarise(&vals),
+        "test": if tests.is_empty() { Value::Null } else { summarise(&tests) },
+        "folds": vals.iter().zip(tests.iter().map(Some).chain(std::iter::repeat(None))).enumerate()
+            .map(|(i, (v, t))| json!({"fold": i, "validation": v, "test": t})).collect::<Vec<_>>(),
+        "settings": train_config(args),
+        "augment": format!("{:?}", args.augment).to_lowercase(),
+        "data_sha256": data::file_sha256(&args.data)?,
+    });
+    println!("\nmetric                   validation (5 folds)   test (5 fold models)");
+    for key in [
+        "binary_f1",
+        "binary_accuracy",
+        "level_weighted_f1",
+        "level_macro_f1",
+        "level_accuracy",
+        "level_within1_accuracy",
+        "level_mae",
+    ] {
+        let cell = |part: &str| {
+            let m = &summary[part][key];
+            match (m["mean"].as_f64(), m["std"].as_f64()) {
+                (Some(mean), Some(std)) => format!("{mean:.4} ± {std:.4}"),
+                _ => "n/a".into(),
+            }
+        };
+        println!("{key:<24} {:<22} {}", cell("validation"), cell("test"));
+    }
+    if let Some(out) = out {
+        std::fs::write(out, serde_json::to_string_pretty(&summary)? + "\n")
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
+    Ok(())
+}
+
+/// Texts to classify with where each came from (for error messages).
+fn read_texts(file: &Path) -> Result<Vec<(String, String)>> {
+    let bytes = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
+    if file.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+        let mut reader = csv::ReaderBuilder::new().from_reader(&bytes[..]);
+        let headers = reader
+            .headers()
+            .with_context(|| format!("{}: cannot read the CSV header", file.display()))?
+            .clone();
+        let col = headers
+            .iter()
+            .position(|h| h.trim_start_matches('\u{feff}').trim() == "text")
+            .with_context(|| format!("{}: no \"text\" column in the header", file.display()))?;
+        let mut texts = Vec::new();
+        for record in reader.records() {
+            let record = record.map_err(|e| {
+                let line = e.position().map_or(0, |p| p.line());
+                anyhow::anyhow!(
+                    "{}, line {line}: malformed CSV or invalid UTF-8: {e}",
+                    file.display()
+                )
+            })?;
+            let line = record.position().map_or(0, |p| p.line());
+            texts.push((
+                format!("{}, line {line}", file.display()),
+                record.get(col).unwrap_or("").to_string(),
+            ));
+        }
+        return Ok(texts);
+    }
+    let mut texts = Vec::new();
+    for (i, raw) in bytes.split(|b| *b == b'\n').enumerate() {
+        let line = std::str::from_utf8(raw)
+            .map_err(|_| anyhow::anyhow!("{}, line {}: not valid UTF-8", file.display(), i + 1))?;
+        // Blank lines separate texts in a plain file; they are not texts themselves.
+        if !line.trim().is_empty() {
+            texts.push((format!("{}, line {}", file.display(), i + 1), line.to_string()));
+        }
+    }
+    Ok(texts)
+}
+
+fn predict_command(
+    text: Option<String>,
+    file: Option<&Path>,
+    model: &Path,
+    json: bool,
+    backend: Backend,
+) -> Result<()> {
+    let texts: Vec<(String, String)> = match (text, file) {
+        (Some(_), Some(_)) => bail!("give either a text or --file, not both"),
+        (Some(t), None) => vec![("the text argument".into(), t)],
+        (None, Some(f)) => read_texts(f)?,
+        (None, None) => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .context("reading standard input")?;
+            let all = String::from_utf8(buf).map_err(|e| {
+                anyhow::anyhow!(
+                    "standard input is not valid UTF-8 (at byte {})",
+                    e.utf8_error().valid_up_to()
+                )
+            })?;
+            all.lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+                .map(|(i, l)| (format!("standard input, line {}", i + 1), l.to_string()))
+                .collect()
+        }
+    };
+    if texts.is_empty() {
+        bail!("no text to classify");
+    }
+    let clf = artifact::load(model, &device(backend))?;
+    for chunk in texts.chunks(64) {
+        let refs: Vec<&str> = chunk.iter().map(|(_, t)| t.as_str()).collect();
+        let preds = clf
+            .predict(&refs)
+            .map_err(|(i, e)| anyhow::anyhow!("{}: {e}", chunk[i].0))?;
+        for pred in &preds {
+            if json {
+                println!("{}", serde_json::to_string(pred)?);
+            } else {
+                print_prediction(pred, texts.len() == 1);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_prediction(p: &Prediction, detailed: bool) {
+    println!(
+        "level {} ({}, p = {:.3}) | {} risk (p(high) = {:.3}){}",
+        p.level,
+        p.band,
+        p.level_probs[p.level],
+        labels::binary_name(usize::from(p.high_risk)),
+        p.high_risk_prob,
+        if p.truncated {
+            format!(" | only the first {} characters were read", p.chars_used)
+        } else {
+            String::new()
+        }
+    );
+    if detailed {
+        for level in 0..N_LEVELS {
+            let prob = p.level_probs[level];
+            let bar = "█".repeat((prob * 40.0).round() as usize);
+            println!(
+                "  {level:>2} {prob:5.3} {bar:<40} {}",
+                labels::LEVEL_DESCRIPTIONS[level]
+            );
+        }
+        println!("A screening aid, not a diagnosis.");
+    }
+}

@@ -1,0 +1,152 @@
+//! Command-line parsing and the wiring of each command; the work happens in the library.
+
+mod commands;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+pub use commands::run_command;
+
+/// Suicide-risk screening for short Chinese posts (SOS-1K levels 0–10 and high/low risk).
+///
+/// A screening aid for trained people, not a diagnosis.
+#[derive(Parser)]
+#[command(name = "sosrisk", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Backend {
+    /// burn's pure-Rust CPU backend.
+    Flex,
+    /// burn's wgpu backend (Vulkan natively; lavapipe without a GPU).
+    Wgpu,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
+pub enum Augment {
+    None,
+    /// Synonym replacement and back-translation rows of the pool.
+    Traditional,
+    /// GPT-4 generated rows of the pool.
+    Llm,
+    Both,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
+pub enum SelectOn {
+    /// Lowest validation loss (the paper's protocol).
+    Loss,
+    /// Highest mean of binary F1 and level weighted F1 on the validation fold.
+    Score,
+}
+
+pub const DEFAULT_DATA: &str = "../shared/data/sos1k/sos1k.csv";
+pub const DEFAULT_MODEL: &str = "models/char-ngram";
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct TrainArgs {
+    /// Labelled CSV (id,text,level,binary,split,fold); rows with split=test are held out.
+    #[arg(long, default_value = DEFAULT_DATA)]
+    pub data: PathBuf,
+    /// Augmentation pool to add to the training folds.
+    #[arg(long, value_enum, default_value = "none")]
+    pub augment: Augment,
+    /// Augmentation CSV; defaults to augmentation.csv beside --data.
+    #[arg(long)]
+    pub augmentation: Option<PathBuf>,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 60)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 8)]
+    pub patience: usize,
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    #[arg(long, default_value_t = 2e-3)]
+    pub lr: f64,
+    #[arg(long, default_value_t = 1e-4)]
+    pub weight_decay: f64,
+    #[arg(long, default_value_t = 0.3)]
+    pub dropout: f64,
+    #[arg(long, default_value_t = 64)]
+    pub d_model: usize,
+    #[arg(long, default_value_t = 128)]
+    pub d_hidden: usize,
+    /// Keep bigrams and trigrams found in at least this many training texts.
+    #[arg(long, default_value_t = 2)]
+    pub min_ngram_docs: usize,
+    /// What picks the best epoch on the validation fold.
+    #[arg(long, value_enum, default_value = "score")]
+    pub select_on: SelectOn,
+    /// Do not weigh rare levels up in the loss.
+    #[arg(long)]
+    pub no_balance: bool,
+    #[arg(long, value_enum, default_value = "flex")]
+    pub backend: Backend,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Train a model on four folds, select the epoch on the fifth, and write a model directory.
+    Train {
+        #[command(flatten)]
+        args: TrainArgs,
+        /// Fold used for early stopping (the paper's authors used fold 3 of our CSV).
+        #[arg(long, default_value_t = 3)]
+        val_fold: usize,
+        /// Output model directory.
+        #[arg(long, default_value = "runs/model")]
+        out: PathBuf,
+    },
+    /// Evaluate a model on a labelled CSV (id,text,level and optionally binary,split,fold).
+    Eval {
+        #[arg(long, default_value = DEFAULT_MODEL)]
+        model: PathBuf,
+        #[arg(long, default_value = DEFAULT_DATA)]
+        data: PathBuf,
+        /// Only rows whose split column has this value (e.g. test).
+        #[arg(long)]
+        split: Option<String>,
+        /// Print a JSON report instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Also write report.md, report.json and SVG plots into this directory.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "flex")]
+        backend: Backend,
+    },
+    /// 5-fold cross-validation on the non-test rows; each fold model is also scored on the test rows.
+    Cv {
+        #[command(flatten)]
+        args: TrainArgs,
+        /// Write the per-fold and summary numbers as JSON here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Classify texts: an argument, --file (one text per line, or a CSV with a text column), or stdin.
+    Predict {
+        /// The text to classify.
+        text: Option<String>,
+        #[arg(long)]
+        file: Option<PathBuf>,
+        #[arg(long, default_value = DEFAULT_MODEL)]
+        model: PathBuf,
+        /// One JSON object per text.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, value_enum, default_value = "flex")]
+        backend: Backend,
+    },
+}
+
+pub fn run() -> anyhow::Result<()> {
+    run_command(Cli::parse().command)
+}

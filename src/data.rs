@@ -1,0 +1,308 @@
+//! Reading labelled CSV files (`id,text,level[,binary][,split][,fold]`), such as SOS-1K, and the
+//! augmentation pool. Errors name the file, the line and what was expected; they never quote a
+//! post's text (the data is sensitive).
+
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use crate::labels::N_LEVELS;
+
+#[derive(Debug, Error)]
+pub enum DataError {
+    #[error("{path}: cannot read: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error(
+        "{path}: missing column {column:?} in the header (found: {found}); expected columns id,text,level and optionally binary,split,fold"
+    )]
+    MissingColumn {
+        path: PathBuf,
+        column: &'static str,
+        found: String,
+    },
+    #[error("{path}, line {line}: column {column:?} is {value:?}; expected {expected}")]
+    BadValue {
+        path: PathBuf,
+        line: u64,
+        column: &'static str,
+        value: String,
+        expected: String,
+    },
+    #[error("{path}, line {line}: the text is empty")]
+    EmptyText { path: PathBuf, line: u64 },
+    #[error("{path}, line {line}: not valid UTF-8 (save the file as UTF-8)")]
+    InvalidUtf8 { path: PathBuf, line: u64 },
+    #[error("{path}, line {line}: malformed CSV: {detail}")]
+    Csv {
+        path: PathBuf,
+        line: u64,
+        detail: String,
+    },
+    #[error("{path}: no rows{filter}")]
+    NoRows { path: PathBuf, filter: String },
+}
+
+/// One labelled post.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Post {
+    pub id: String,
+    pub text: String,
+    pub level: usize,
+    pub binary: Option<usize>,
+    pub split: Option<String>,
+    pub fold: Option<usize>,
+}
+
+/// A labelled file: its posts and whether it had a `binary` column.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub path: PathBuf,
+    pub posts: Vec<Post>,
+    pub has_binary: bool,
+}
+
+fn open(path: &Path) -> Result<csv::Reader<std::fs::File>, DataError> {
+    let file = std::fs::File::open(path).map_err(|source| DataError::Io {
+        path: path.into(),
+        source,
+    })?;
+    Ok(csv::ReaderBuilder::new().has_headers(true).from_reader(file))
+}
+
+fn csv_error(path: &Path, e: csv::Error) -> DataError {
+    let line = e.position().map(|p| p.line()).unwrap_or(0);
+    match e.kind() {
+        csv::ErrorKind::Utf8 { .. } => DataError::InvalidUtf8 {
+            path: path.into(),
+            line,
+        },
+        csv::ErrorKind::Io(_) => DataError::Csv {
+            path: path.into(),
+            line,
+            detail: e.to_string(),
+        },
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => DataError::Csv {
+            path: path.into(),
+            line,
+            detail: format!("{len} fields where the header has {expected_len} (check the quoting)"),
+        },
+        _ => DataError::Csv {
+            path: path.into(),
+            line,
+            detail: e.to_string(),
+        },
+    }
+}
+
+/// Header positions: required columns must be there, optional ones may be.
+struct Columns {
+    index: Vec<(&'static str, Option<usize>)>,
+}
+
+impl Columns {
+    fn find(
+        path: &Path,
+        headers: &csv::StringRecord,
+        required: &[&'static str],
+        optional: &[&'static str],
+    ) -> Result<Self, DataError> {
+        // A BOM or stray spaces around a header name should not hide the column.
+        let names: Vec<String> = headers
+            .iter()
+            .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
+            .collect();
+        let mut index = Vec::new();
+        for &column in required {
+            let at = names
+                .iter()
+                .position(|n| n == column)
+                .ok_or_else(|| DataError::MissingColumn {
+                    path: path.into(),
+                    column,
+                    found: names.join(","),
+                })?;
+            index.push((column, Some(at)));
+        }
+        for &column in optional {
+            index.push((column, names.iter().position(|n| n == column)));
+        }
+        Ok(Self { index })
+    }
+
+    fn has(&self, column: &str) -> bool {
+        self.index.iter().any(|(c, at)| *c == column && at.is_some())
+    }
+
+    fn get<'r>(&self, record: &'r csv::StringRecord, column: &str) -> Option<&'r str> {
+        let at = self.index.iter().find(|(c, _)| *c == column)?.1?;
+        record.get(at).map(str::trim_ascii)
+    }
+}
+
+fn parse_label(
+    path: &Path,
+    line: u64,
+    column: &'static str,
+    value: &str,
+    below: usize,
+) -> Result<usize, DataError> {
+    match value.parse::<usize>() {
+        Ok(v) if v < below => Ok(v),
+        _ => Err(DataError::BadValue {
+            path: path.into(),
+            line,
+            column,
+            value: value.chars().take(20).collect(),
+            expected: format!("an integer from 0 to {}", below - 1),
+        }),
+    }
+}
+
+/// Reads a labelled CSV. Every row must have a non-empty text and a level 0–10; `binary` (0/1),
+/// `split` and `fold` (0–4) are read where the header has them.
+pub fn read_labelled(path: &Path) -> Result<Dataset, DataError> {
+    let mut reader = open(path)?;
+    let headers = reader.headers().map_err(|e| csv_error(path, e))?.clone();
+    let cols = Columns::find(
+        path,
+        &headers,
+        &["id", "text", "level"],
+        &["binary", "split", "fold"],
+    )?;
+    let mut posts = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| csv_error(path, e))?;
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let text = cols.get(&record, "text").unwrap_or("");
+        if text.trim().is_empty() {
+            return Err(DataError::EmptyText {
+                path: path.into(),
+                line,
+            });
+        }
+        let level = parse_label(
+            path,
+            line,
+            "level",
+            cols.get(&record, "level").unwrap_or(""),
+            N_LEVELS,
+        )?;
+        let binary = match cols.get(&record, "binary") {
+            Some(v) if cols.has("binary") => Some(parse_label(path, line, "binary", v, 2)?),
+            _ => None,
+        };
+        let fold = match cols.get(&record, "fold") {
+            Some("") | None => None,
+            Some(v) => Some(parse_label(path, line, "fold", v, 5)?),
+        };
+        posts.push(Post {
+            id: cols.get(&record, "id").unwrap_or("").to_string(),
+            text: text.to_string(),
+            level,
+            binary,
+            split: cols
+                .get(&record, "split")
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            fold,
+        });
+    }
+    if posts.is_empty() {
+        return Err(DataError::NoRows {
+            path: path.into(),
+            filter: String::new(),
+        });
+    }
+    Ok(Dataset {
+        path: path.into(),
+        posts,
+        has_binary: cols.has("binary"),
+    })
+}
+
+impl Dataset {
+    /// Keeps the rows whose `split` column equals `split`.
+    pub fn only_split(mut self, split: &str) -> Result<Self, DataError> {
+        self.posts.retain(|p| p.split.as_deref() == Some(split));
+        if self.posts.is_empty() {
+            return Err(DataError::NoRows {
+                path: self.path,
+                filter: format!(" with split = {split:?}"),
+            });
+        }
+        Ok(self)
+    }
+
+    /// Training rows (those not in the test split) divided into (train, validation) by `fold`.
+    pub fn fold_split(&self, val_fold: usize) -> (Vec<Post>, Vec<Post>) {
+        self.posts
+            .iter()
+            .filter(|p| p.split.as_deref() != Some("test"))
+            .cloned()
+            .partition(|p| p.fold != Some(val_fold))
+    }
+}
+
+/// One row of the augmentation pool.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AugmentedPost {
+    pub method: String,
+    pub text: String,
+    pub level: usize,
+    pub binary: Option<usize>,
+    pub source_fold: Option<usize>,
+}
+
+/// Reads `augmentation.csv` (`source_id,method,text,level,binary,source_fold`).
+pub fn read_augmentation(path: &Path) -> Result<Vec<AugmentedPost>, DataError> {
+    let mut reader = open(path)?;
+    let headers = reader.headers().map_err(|e| csv_error(path, e))?.clone();
+    let cols = Columns::find(
+        path,
+        &headers,
+        &["method", "text", "level", "binary", "source_fold"],
+        &[],
+    )?;
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| csv_error(path, e))?;
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let text = cols.get(&record, "text").unwrap_or("");
+        if text.is_empty() {
+            continue;
+        }
+        let binary = match cols.get(&record, "binary") {
+            Some("") | None => None,
+            Some(v) => Some(parse_label(path, line, "binary", v, 2)?),
+        };
+        let source_fold = match cols.get(&record, "source_fold") {
+            Some("") | None => None,
+            Some(v) => Some(parse_label(path, line, "source_fold", v, 5)?),
+        };
+        rows.push(AugmentedPost {
+            method: cols.get(&record, "method").unwrap_or("").to_string(),
+            text: text.to_string(),
+            level: parse_label(
+                path,
+                line,
+                "level",
+                cols.get(&record, "level").unwrap_or(""),
+                N_LEVELS,
+            )?,
+            binary,
+            source_fold,
+        });
+    }
+    Ok(rows)
+}
+
+/// SHA-256 of a file, to record which data a model was trained on.
+pub fn file_sha256(path: &Path) -> Result<String, DataError> {
+    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
+        path: path.into(),
+        source,
+    })?;
+    Ok(crate::infer::sha256_hex(&bytes))
+}

@@ -1,0 +1,412 @@
+//! Training: minibatch AdamW on both heads' cross-entropy, early stopping on the validation
+//! fold's loss, and evaluation of a trained classifier on labelled posts.
+
+use burn::module::Module;
+use burn::optim::{AdamWConfig, GradientsParams};
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+
+use crate::data::{AugmentedPost, Post};
+use crate::infer::{Classifier, Manifest, Prediction};
+use crate::labels::N_LEVELS;
+use crate::metrics::Scores;
+use crate::model::{NgramModel, NgramModelConfig};
+use crate::tokenize::{CharTokenizer, NGRAM_ORDERS, PAD_ID, UNK_ID};
+
+/// Every setting of a training run; saved in the model's `config.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub seed: u64,
+    pub max_epochs: usize,
+    /// Stop after this many epochs without a better validation result.
+    pub patience: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    pub weight_decay: f64,
+    /// Characters seen fewer times than this in training map to `[UNK]`.
+    pub min_char_count: usize,
+    /// Bigrams and trigrams found in fewer training texts than this are left out.
+    pub min_ngram_docs: usize,
+    pub d_model: usize,
+    pub d_hidden: usize,
+    pub dropout: f64,
+    pub max_chars: usize,
+    /// Weight of the binary head's loss relative to the level head's.
+    pub binary_loss_weight: f64,
+    /// Weigh each level's loss by the inverse of its frequency, so rare levels are not ignored
+    /// (the level score is a support-weighted F1 over all eleven).
+    pub balance_levels: bool,
+    /// What picks the best epoch on the validation fold.
+    pub select_on: Selection,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Selection {
+    /// Lowest validation loss (the paper's protocol).
+    Loss,
+    /// Highest mean of binary F1 and level weighted F1.
+    Score,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            seed: 42,
+            max_epochs: 60,
+            patience: 8,
+            batch_size: 32,
+            learning_rate: 2e-3,
+            weight_decay: 1e-4,
+            min_char_count: 1,
+            min_ngram_docs: 2,
+            d_model: 64,
+            d_hidden: 128,
+            dropout: 0.3,
+            max_chars: 512,
+            binary_loss_weight: 1.0,
+            balance_levels: true,
+            select_on: Selection::Score,
+        }
+    }
+}
+
+/// A training example: text and labels (binary may be unknown for generated posts).
+#[derive(Debug, Clone)]
+pub struct Example {
+    pub text: String,
+    pub level: usize,
+    pub binary: Option<usize>,
+}
+
+impl From<&Post> for Example {
+    fn from(p: &Post) -> Self {
+        Self {
+            text: p.text.clone(),
+            level: p.level,
+            binary: p.binary,
+        }
+    }
+}
+
+impl From<&AugmentedPost> for Example {
+    fn from(p: &AugmentedPost) -> Self {
+        Self {
+            text: p.text.clone(),
+            level: p.level,
+            binary: p.binary,
+        }
+    }
+}
+
+/// Per-epoch record, written to `metrics.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EpochLog {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub val_loss: Option<f64>,
+    pub val_scores: Option<Scores>,
+}
+
+pub struct Trained {
+    pub classifier: Classifier,
+    pub best_epoch: usize,
+    pub history: Vec<EpochLog>,
+}
+
+/// Small deterministic generator for shuffling (SplitMix64): the same seed gives the same
+/// order on every platform.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            items.swap(i, j);
+        }
+    }
+}
+
+/// Cross-entropy over the rows whose target is known, each weighted by its class's weight,
+/// normalised by the summed weight.
+fn weighted_cross_entropy(
+    logits: Tensor<2>,
+    targets: &[Option<usize>],
+    class_weight: &[f32],
+    device: &Device,
+) -> Tensor<1> {
+    let n = targets.len();
+    let idx: Vec<i64> = targets.iter().map(|t| t.unwrap_or(0) as i64).collect();
+    let weight: Vec<f32> = targets
+        .iter()
+        .map(|t| t.map_or(0.0, |c| class_weight[c]))
+        .collect();
+    let known = weight.iter().sum::<f32>().max(f32::EPSILON);
+    let idx = Tensor::<2, Int>::from_data(TensorData::new(idx, [n, 1]), device);
+    let weight = Tensor::<2>::from_data(TensorData::new(weight, [n, 1]), device);
+    let picked = log_softmax(logits, 1).gather(1, idx);
+    (picked * weight).sum().neg() / known
+}
+
+struct Encoded {
+    features: Vec<[u32; NGRAM_ORDERS]>,
+    level: usize,
+    binary: Option<usize>,
+}
+
+fn encode_all(tokenizer: &CharTokenizer, examples: &[Example]) -> Result<Vec<Encoded>, crate::Error> {
+    examples
+        .iter()
+        .map(|e| {
+            Ok(Encoded {
+                features: tokenizer.encode(&e.text)?.features,
+                level: e.level,
+                binary: e.binary,
+            })
+        })
+        .collect()
+}
+
+/// How much each class counts in the loss.
+struct LossWeights {
+    level: Vec<f32>,
+    binary: f64,
+}
+
+impl LossWeights {
+    fn new(train: &[Encoded], cfg: &TrainConfig) -> Self {
+        let mut counts = [0usize; N_LEVELS];
+        for e in train {
+            counts[e.level] += 1;
+        }
+        // sklearn's "balanced": n / (classes × count), over the levels present.
+        let present = counts.iter().filter(|&&c| c > 0).count().max(1);
+        let level = counts
+            .iter()
+            .map(|&c| match (cfg.balance_levels, c) {
+                (false, _) => 1.0,
+                (true, 0) => 0.0,
+                (true, c) => (train.len() as f64 / (present * c) as f64) as f32,
+            })
+            .collect();
+        Self {
+            level,
+            binary: cfg.binary_loss_weight,
+        }
+    }
+}
+
+fn loss(
+    model: &NgramModel,
+    cfg: &NgramModelConfig,
+    rows: &[&Encoded],
+    weights: &LossWeights,
+    device: &Device,
+) -> Tensor<1> {
+    let ids: Vec<&[[u32; NGRAM_ORDERS]]> = rows.iter().map(|r| r.features.as_slice()).collect();
+    let logits = model.forward(cfg.batch(&ids, device));
+    let levels: Vec<Option<usize>> = rows.iter().map(|r| Some(r.level)).collect();
+    let binary: Vec<Option<usize>> = rows.iter().map(|r| r.binary).collect();
+    weighted_cross_entropy(logits.level, &levels, &weights.level, device)
+        + weighted_cross_entropy(logits.binary, &binary, &[1.0, 1.0], device).mul_scalar(weights.binary)
+}
+
+fn scalar(t: Tensor<1>) -> f64 {
+    t.into_data().try_into_vec::<f32>().expect("f32 loss")[0] as f64
+}
+
+/// Trains on `train`, selecting the epoch with the lowest loss on `val` (or the last epoch when
+/// `val` is empty). `device` is a plain device; gradients run on its autodiff twin.
+pub fn train(
+    train: &[Example],
+    val: &[Example],
+    cfg: &TrainConfig,
+    device: &Device,
+    progress: bool,
+) -> Result<Trained, crate::Error> {
+    let tokenizer = CharTokenizer::build(
+        train.iter().map(|e| e.text.as_str()),
+        cfg.min_char_count,
+        cfg.min_ngram_docs,
+    )?;
+    let model_cfg = NgramModelConfig::new(tokenizer.vocab_size())
+        .with_d_model(cfg.d_model)
+        .with_d_hidden(cfg.d_hidden)
+        .with_dropout(cfg.dropout)
+        .with_max_chars(cfg.max_chars);
+    let train_enc = encode_all(&tokenizer, train)?;
+    let val_enc = encode_all(&tokenizer, val)?;
+
+    let ad = device.clone().autodiff();
+    ad.seed(cfg.seed);
+    let idf = inverse_document_frequency(&train_enc, tokenizer.vocab_size());
+    let mut model = model_cfg.init(&ad).with_feature_weights(idf, &ad);
+    let mut optim = AdamWConfig::new()
+        .with_weight_decay(cfg.weight_decay as f32)
+        .init();
+    let weights = LossWeights::new(&train_enc, cfg);
+    let mut rng = Rng(cfg.seed);
+    let mut order: Vec<usize> = (0..train_enc.len()).collect();
+
+    let bar = if progress {
+        ProgressBar::new(cfg.max_epochs as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} [{elapsed}]").expect("valid template"),
+    );
+    let mut history = Vec::new();
+    let mut best: Option<(f64, usize, NgramModel)> = None;
+    for epoch in 1..=cfg.max_epochs {
+        rng.shuffle(&mut order);
+        let mut total = 0.0;
+        for chunk in order.chunks(cfg.batch_size) {
+            let rows: Vec<&Encoded> = chunk.iter().map(|&i| &train_enc[i]).collect();
+            let l = loss(&model, &model_cfg, &rows, &weights, &ad);
+            total += scalar(l.clone()) * rows.len() as f64;
+            let grads = GradientsParams::from_grads(l.backward(), &model);
+            model = optim.step(cfg.learning_rate, model, grads);
+        }
+        let train_loss = total / train_enc.len().max(1) as f64;
+
+        let (val_loss, val_scores) = if val.is_empty() {
+            (None, None)
+        } else {
+            let plain = model.valid();
+            let rows: Vec<&Encoded> = val_enc.iter().collect();
+            let vl = rows
+                .chunks(64)
+                .map(|c| scalar(loss(&plain, &model_cfg, c, &weights, device)) * c.len() as f64)
+                .sum::<f64>()
+                / rows.len() as f64;
+            let clf = Classifier::from_parts(
+                manifest(&model_cfg, cfg),
+                tokenizer_clone(&tokenizer)?,
+                plain,
+                device,
+            );
+            let (scores, _) = evaluate(&clf, val).map_err(|(_, e)| e)?;
+            (Some(vl), Some(scores))
+        };
+        let msg = match (&val_loss, &val_scores) {
+            (Some(vl), Some(s)) => format!(
+                "loss {train_loss:.3} val_loss {vl:.3} val binary_f1 {:.3} level_wf1 {:.3}",
+                s.binary_f1.unwrap_or(f64::NAN),
+                s.level_weighted_f1
+            ),
+            _ => format!("loss {train_loss:.3}"),
+        };
+        bar.set_message(msg);
+        bar.inc(1);
+
+        // Lower is better; without validation the last epoch wins.
+        let key = match (cfg.select_on, &val_loss, &val_scores) {
+            (Selection::Loss, Some(vl), _) => *vl,
+            (Selection::Score, _, Some(s)) => -(s.binary_f1.unwrap_or(0.0) + s.level_weighted_f1) / 2.0,
+            _ => -(epoch as f64),
+        };
+        history.push(EpochLog {
+            epoch,
+            train_loss,
+            val_loss,
+            val_scores,
+        });
+        if best.as_ref().is_none_or(|(b, _, _)| key < *b) {
+            best = Some((key, epoch, model.clone()));
+        } else if val_loss.is_some() && epoch - best.as_ref().map_or(0, |b| b.1) >= cfg.patience {
+            break;
+        }
+    }
+    bar.finish();
+    let (_, best_epoch, model) = best.expect("at least one epoch");
+    let classifier = Classifier::from_parts(manifest(&model_cfg, cfg), tokenizer, model.valid(), device);
+    Ok(Trained {
+        classifier,
+        best_epoch,
+        history,
+    })
+}
+
+/// scikit-learn's smooth IDF, `ln((1 + n) / (1 + df)) + 1`, for ids found in the training
+/// texts; 0 for `[PAD]`, `[UNK]` and ids never seen, so they add nothing to a text's vector.
+fn inverse_document_frequency(docs: &[Encoded], vocab_size: usize) -> Vec<f32> {
+    let mut df = vec![0usize; vocab_size];
+    for doc in docs {
+        let mut ids: Vec<u32> = doc.features.iter().flatten().copied().collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            df[id as usize] += 1;
+        }
+    }
+    let n = docs.len() as f64;
+    df.iter()
+        .enumerate()
+        .map(|(id, &d)| {
+            if d == 0 || id == PAD_ID as usize || id == UNK_ID as usize {
+                0.0
+            } else {
+                (((1.0 + n) / (1.0 + d as f64)).ln() + 1.0) as f32
+            }
+        })
+        .collect()
+}
+
+fn tokenizer_clone(t: &CharTokenizer) -> Result<CharTokenizer, crate::Error> {
+    CharTokenizer::from_json(t.to_json()?.as_bytes())
+}
+
+/// The manifest of a freshly trained model; file hashes are filled in when it is saved.
+fn manifest(model: &NgramModelConfig, cfg: &TrainConfig) -> Manifest {
+    Manifest {
+        format: crate::infer::FORMAT.into(),
+        architecture: "char-ngram".into(),
+        model: model.clone(),
+        levels: crate::labels::LEVEL_DESCRIPTIONS
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        binary: vec!["low".into(), "high".into()],
+        files: Default::default(),
+        training: serde_json::json!({ "settings": cfg }),
+    }
+}
+
+/// Predicts every example (in batches) and scores the predictions; binary scores use the
+/// examples that have a binary label. An error carries the index of the failing example.
+pub fn evaluate(
+    clf: &Classifier,
+    examples: &[Example],
+) -> Result<(Scores, Vec<Prediction>), (usize, crate::Error)> {
+    const CHUNK: usize = 64;
+    let mut preds = Vec::with_capacity(examples.len());
+    for (c, chunk) in examples.chunks(CHUNK).enumerate() {
+        let texts: Vec<&str> = chunk.iter().map(|e| e.text.as_str()).collect();
+        preds.extend(clf.predict(&texts).map_err(|(i, e)| (c * CHUNK + i, e))?);
+    }
+    let level_true: Vec<usize> = examples.iter().map(|e| e.level).collect();
+    let level_pred: Vec<usize> = preds.iter().map(|p| p.level).collect();
+    let binary: Vec<(usize, usize)> = examples
+        .iter()
+        .zip(&preds)
+        .filter_map(|(e, p)| e.binary.map(|b| (b, usize::from(p.high_risk))))
+        .collect();
+    let (bt, bp): (Vec<usize>, Vec<usize>) = binary.into_iter().unzip();
+    let scores = Scores::compute(
+        &level_true,
+        &level_pred,
+        (!bt.is_empty()).then_some((&bt[..], &bp[..])),
+    );
+    Ok((scores, preds))
+}

@@ -1,0 +1,323 @@
+//! The command-line tool end to end on synthetic data: train → eval → predict, and a clear
+//! error with a non-zero exit for each kind of bad input.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn sosrisk(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sosrisk"))
+        .args(args)
+        .output()
+        .expect("run sosrisk")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A small model trained once for all tests in this file.
+fn fixture() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
+    static FIXTURE: OnceLock<(tempfile::TempDir, PathBuf, PathBuf)> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("synthetic.csv");
+        common::write_csv(&data, 300, 11);
+        let model = dir.path().join("model");
+        let o = sosrisk(&[
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            model.to_str().unwrap(),
+            "--epochs",
+            "6",
+            "--d-model",
+            "16",
+            "--d-hidden",
+            "16",
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "train failed: {}", stderr(&o));
+        (dir, data, model)
+    })
+}
+
+fn fails_with(args: &[&str], needles: &[&str]) {
+    let o = sosrisk(args);
+    assert!(!o.status.success(), "{args:?} should fail");
+    let err = stderr(&o);
+    for needle in needles {
+        assert!(
+            err.contains(needle),
+            "{args:?}: error {err:?} should mention {needle:?}"
+        );
+    }
+}
+
+#[test]
+fn train_writes_a_complete_model_directory() {
+    let (_, _, model) = fixture();
+    for file in [
+        "weights.bpk",
+        "tokenizer.json",
+        "config.json",
+        "metrics.json",
+        "MODEL_CARD.md",
+    ] {
+        assert!(model.join(file).is_file(), "missing {file}");
+    }
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(model.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["format"], "sosrisk-model/1");
+    assert_eq!(config["training"]["data"]["val_fold"], 3);
+    assert_eq!(config["training"]["data"]["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(config["files"]["weights.bpk"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn eval_json_has_the_documented_keys_and_learns_the_synthetic_task() {
+    let (_, data, model) = fixture();
+    let o = sosrisk(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--split",
+        "test",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    for key in [
+        "n",
+        "binary_f1",
+        "binary_accuracy",
+        "level_weighted_f1",
+        "level_macro_f1",
+        "level_accuracy",
+        "level_within1_accuracy",
+        "level_mae",
+    ] {
+        assert!(report.get(key).is_some(), "missing key {key}");
+    }
+    assert_eq!(report["n"], 60);
+    // Binary is a clean function of the phrase pools here, so a trained model must get it.
+    assert!(
+        report["binary_f1"].as_f64().unwrap() > 0.8,
+        "binary F1 {}",
+        report["binary_f1"]
+    );
+}
+
+#[test]
+fn eval_without_binary_column_reports_null_binary_scores_and_writes_a_report() {
+    let (dir, _, model) = fixture();
+    let data = dir.path().join("levels_only.csv");
+    std::fs::write(&data, "id,text,level\n1,今天上班好累,1\n2,已经准备好药了,9\n").unwrap();
+    let report_dir = dir.path().join("report");
+    let o = sosrisk(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--json",
+        "--report",
+        report_dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(report["binary_f1"].is_null() && report["binary_accuracy"].is_null());
+    for file in ["report.md", "report.json", "confusion.svg", "per_class_f1.svg"] {
+        assert!(report_dir.join(file).is_file(), "missing {file}");
+    }
+    assert!(
+        std::fs::read_to_string(report_dir.join("confusion.svg"))
+            .unwrap()
+            .starts_with("<svg")
+    );
+}
+
+#[test]
+fn predict_text_file_and_stdin_agree() {
+    let (dir, _, model) = fixture();
+    let m = model.to_str().unwrap();
+    let one = sosrisk(&["predict", "--model", m, "--json", "决定下周就走"]);
+    assert!(one.status.success(), "{}", stderr(&one));
+    let pred: serde_json::Value = serde_json::from_str(stdout(&one).trim()).unwrap();
+    let probs = pred["level_probs"].as_array().unwrap();
+    assert_eq!(probs.len(), 11);
+    let sum: f64 = probs.iter().map(|p| p.as_f64().unwrap()).sum();
+    assert!((sum - 1.0).abs() < 1e-4);
+
+    let file = dir.path().join("texts.txt");
+    std::fs::write(&file, "今天上班好累\n\n决定下周就走\n").unwrap();
+    let many = sosrisk(&[
+        "predict",
+        "--model",
+        m,
+        "--json",
+        "--file",
+        file.to_str().unwrap(),
+    ]);
+    let lines: Vec<String> = stdout(&many).lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 2, "blank lines are not texts");
+    assert_eq!(lines[1], stdout(&one).trim());
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sosrisk"))
+        .args(["predict", "--model", m, "--json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all("决定下周就走\n".as_bytes())
+        .unwrap();
+    let piped = child.wait_with_output().unwrap();
+    assert_eq!(stdout(&piped).trim(), stdout(&one).trim());
+
+    let human = sosrisk(&["predict", "--model", m, "决定下周就走"]);
+    assert!(stdout(&human).contains("not a diagnosis"));
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+#[test]
+fn bad_data_files_name_the_file_and_line() {
+    let (dir, _, model) = fixture();
+    let d = dir.path();
+    let m = model.to_str().unwrap();
+    let eval = |data: &str| {
+        vec!["eval", "--model", m, "--data", data]
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    let run = |args: Vec<String>, needles: &[&str]| {
+        fails_with(&args.iter().map(String::as_str).collect::<Vec<_>>(), needles)
+    };
+
+    run(
+        eval("/nonexistent/data.csv"),
+        &["/nonexistent/data.csv", "cannot read"],
+    );
+    let f = write(d, "nolevel.csv", "id,text\n1,好累\n".as_bytes());
+    run(eval(&f), &["nolevel.csv", "missing column \"level\""]);
+    let f = write(
+        d,
+        "badlevel.csv",
+        "id,text,level\n1,好累,3\n2,好累,11\n".as_bytes(),
+    );
+    run(eval(&f), &["badlevel.csv", "line 3", "level", "0 to 10"]);
+    let f = write(d, "empty.csv", "id,text,level\n1,  ,3\n".as_bytes());
+    run(eval(&f), &["empty.csv", "line 2", "empty"]);
+    let f = write(d, "latin1.csv", b"id,text,level\n1,caf\xe9,3\n");
+    run(eval(&f), &["latin1.csv", "line 2", "UTF-8"]);
+    let f = write(
+        d,
+        "quoting.csv",
+        "id,text,level\n1,\"好累,3\n2,好,4,extra\n".as_bytes(),
+    );
+    run(eval(&f), &["quoting.csv", "CSV"]);
+    let f = write(d, "binary.csv", "id,text,level,binary\n1,好累,3,2\n".as_bytes());
+    run(eval(&f), &["binary.csv", "line 2", "binary", "0 to 1"]);
+}
+
+#[test]
+fn bom_and_crlf_files_are_read() {
+    let (dir, _, model) = fixture();
+    let f = write(
+        dir.path(),
+        "bom.csv",
+        "\u{feff}id,text,level\r\n1,今天上班好累,1\r\n2,已经准备好药了,9\r\n".as_bytes(),
+    );
+    let o = sosrisk(&["eval", "--model", model.to_str().unwrap(), "--data", &f, "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["n"], 2);
+}
+
+#[test]
+fn bad_models_and_texts_are_refused_clearly() {
+    let (dir, _, model) = fixture();
+    let d = dir.path();
+    fails_with(
+        &["predict", "--model", "/nonexistent/model", "好累"],
+        &["/nonexistent/model", "not a model directory"],
+    );
+    fails_with(
+        &["predict", "--model", model.to_str().unwrap(), "  \n "],
+        &["empty text"],
+    );
+
+    // A model directory whose weights were changed after training.
+    let tampered = d.join("tampered");
+    std::fs::create_dir_all(&tampered).unwrap();
+    for f in ["config.json", "tokenizer.json", "weights.bpk"] {
+        std::fs::copy(model.join(f), tampered.join(f)).unwrap();
+    }
+    let mut w = std::fs::read(tampered.join("weights.bpk")).unwrap();
+    let mid = w.len() / 2;
+    w[mid] ^= 0xff;
+    std::fs::write(tampered.join("weights.bpk"), &w).unwrap();
+    fails_with(
+        &["predict", "--model", tampered.to_str().unwrap(), "好累"],
+        &["weights.bpk", "SHA-256"],
+    );
+
+    // Truncated weights with a matching hash: refused as weights, not a panic.
+    let truncated = d.join("truncated");
+    std::fs::create_dir_all(&truncated).unwrap();
+    std::fs::copy(model.join("tokenizer.json"), truncated.join("tokenizer.json")).unwrap();
+    let w = std::fs::read(model.join("weights.bpk")).unwrap();
+    let cut = &w[..w.len() / 3];
+    std::fs::write(truncated.join("weights.bpk"), cut).unwrap();
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(model.join("config.json")).unwrap()).unwrap();
+    config["files"]["weights.bpk"] = sosrisk::infer::sha256_hex(cut).into();
+    std::fs::write(truncated.join("config.json"), config.to_string()).unwrap();
+    fails_with(
+        &["predict", "--model", truncated.to_str().unwrap(), "好累"],
+        &["weights.bpk"],
+    );
+
+    // A config that does not match the weights' shapes.
+    let mismatched = d.join("mismatched");
+    std::fs::create_dir_all(&mismatched).unwrap();
+    for f in ["tokenizer.json", "weights.bpk"] {
+        std::fs::copy(model.join(f), mismatched.join(f)).unwrap();
+    }
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(model.join("config.json")).unwrap()).unwrap();
+    config["model"]["d_model"] = 32.into();
+    std::fs::write(mismatched.join("config.json"), config.to_string()).unwrap();
+    fails_with(
+        &["predict", "--model", mismatched.to_str().unwrap(), "好累"],
+        &["weights.bpk", "config.json"],
+    );
+}
+
+#[test]
+fn every_command_has_help() {
+    for cmd in ["train", "eval", "cv", "predict"] {
+        let o = sosrisk(&[cmd, "--help"]);
+        assert!(o.status.success());
+        assert!(stdout(&o).contains("Usage"), "{cmd} --help");
+    }
+}
