@@ -3,10 +3,6 @@
 # yet, so until then this classifies an example text with the CLI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v rustup >/dev/null; then
-  echo "error: rustup is needed (https://rustup.rs); it installs the toolchain pinned in rust-toolchain.toml" >&2
-  exit 1
-fi
-rustup toolchain install
+bash scripts/setup.sh
 text="${1:-最近压力好大，什么都不想做，觉得活着没意思}"
 cargo run --quiet -- predict --model models/char-ngram "$text"

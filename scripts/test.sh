@@ -4,12 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v rustup >/dev/null; then
-  echo "error: rustup is needed (https://rustup.rs); it installs the toolchain pinned in rust-toolchain.toml" >&2
-  exit 1
-fi
-# Installs the pinned toolchain, components and wasm target from rust-toolchain.toml.
-rustup toolchain install
+bash scripts/setup.sh
 
 echo "== cargo fmt --check"
 cargo fmt --check

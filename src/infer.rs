@@ -6,13 +6,12 @@ use std::collections::BTreeMap;
 use burn::module::Module;
 use burn::prelude::*;
 use burn::store::ModuleRecord;
-use burn::tensor::activation::softmax;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::Error;
 use crate::labels::{self, HIGH_RISK, N_LEVELS};
-use crate::model::{NgramModel, NgramModelConfig};
+use crate::model::{Ensemble, NgramModelConfig};
 use crate::tokenize::{CharTokenizer, Encoded, NGRAM_ORDERS};
 
 /// Identifies the model-directory layout this code reads.
@@ -29,6 +28,10 @@ pub struct Manifest {
     pub model: NgramModelConfig,
     pub levels: Vec<String>,
     pub binary: Vec<String>,
+    /// A text is high risk when the binary head's probability reaches this; chosen on the
+    /// validation folds to maximise F1 of the high-risk class.
+    #[serde(default = "half")]
+    pub binary_threshold: f32,
     /// SHA-256 of each file the model needs, by file name: checked before use.
     pub files: BTreeMap<String, String>,
     /// How the model was trained (settings, data file and its SHA-256); informational.
@@ -69,6 +72,10 @@ impl Manifest {
     }
 }
 
+fn half() -> f32 {
+    0.5
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -93,7 +100,7 @@ pub struct Prediction {
 pub struct Classifier {
     pub manifest: Manifest,
     tokenizer: CharTokenizer,
-    model: NgramModel,
+    model: Ensemble,
     device: Device,
 }
 
@@ -127,7 +134,7 @@ impl Classifier {
             })?;
         let model = manifest
             .model
-            .init(device)
+            .init_ensemble(device)
             .try_load_record(record)
             .map_err(|e| Error::Weights {
                 what: WEIGHTS_FILE.into(),
@@ -145,7 +152,7 @@ impl Classifier {
     pub fn from_parts(
         manifest: Manifest,
         tokenizer: CharTokenizer,
-        model: NgramModel,
+        model: Ensemble,
         device: &Device,
     ) -> Self {
         Self {
@@ -160,7 +167,7 @@ impl Classifier {
         &self.tokenizer
     }
 
-    pub fn model(&self) -> &NgramModel {
+    pub fn model(&self) -> &Ensemble {
         &self.model
     }
 
@@ -177,15 +184,9 @@ impl Classifier {
         }
         let cfg = &self.manifest.model;
         let refs: Vec<&[[u32; NGRAM_ORDERS]]> = encoded.iter().map(|e| e.features.as_slice()).collect();
-        let logits = self.model.forward(cfg.batch(&refs, &self.device));
-        let level = softmax(logits.level, 1)
-            .into_data()
-            .try_into_vec::<f32>()
-            .expect("f32 logits");
-        let binary = softmax(logits.binary, 1)
-            .into_data()
-            .try_into_vec::<f32>()
-            .expect("f32 logits");
+        let (level, binary) = self.model.probabilities(cfg.batch(&refs, &self.device));
+        let level = level.into_data().try_into_vec::<f32>().expect("f32 logits");
+        let binary = binary.into_data().try_into_vec::<f32>().expect("f32 logits");
         Ok(encoded
             .iter()
             .enumerate()
@@ -197,7 +198,7 @@ impl Classifier {
                     level: best,
                     band: labels::band(best).into(),
                     level_probs,
-                    high_risk: high_risk_prob >= 0.5,
+                    high_risk: high_risk_prob >= self.manifest.binary_threshold,
                     high_risk_prob,
                     chars_used: e.ids.len().min(cfg.max_chars),
                     truncated: e.ids.len() > cfg.max_chars,

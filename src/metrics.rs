@@ -157,6 +157,28 @@ pub struct Scores {
 }
 
 impl Scores {
+    /// Field-wise mean of several evaluations (e.g. of cross-validation folds); `n` is the total.
+    pub fn mean(runs: &[Scores]) -> Scores {
+        let k = runs.len().max(1) as f64;
+        let avg = |f: &dyn Fn(&Scores) -> f64| runs.iter().map(f).sum::<f64>() / k;
+        let avg_opt = |f: &dyn Fn(&Scores) -> Option<f64>| {
+            runs.iter()
+                .map(f)
+                .collect::<Option<Vec<f64>>>()
+                .map(|v| v.iter().sum::<f64>() / k)
+        };
+        Scores {
+            n: runs.iter().map(|s| s.n).sum(),
+            binary_f1: avg_opt(&|s| s.binary_f1),
+            binary_accuracy: avg_opt(&|s| s.binary_accuracy),
+            level_weighted_f1: avg(&|s| s.level_weighted_f1),
+            level_macro_f1: avg(&|s| s.level_macro_f1),
+            level_accuracy: avg(&|s| s.level_accuracy),
+            level_within1_accuracy: avg(&|s| s.level_within1_accuracy),
+            level_mae: avg(&|s| s.level_mae),
+        }
+    }
+
     /// `binary` holds (true, predicted) binary labels where the data has them.
     pub fn compute(level_true: &[usize], level_pred: &[usize], binary: Option<(&[usize], &[usize])>) -> Self {
         Scores {

@@ -28,6 +28,9 @@ pub struct NgramModelConfig {
     /// Longer texts are cut to their first `max_chars` characters.
     #[config(default = 512)]
     pub max_chars: usize,
+    /// Models averaged in the ensemble (one per cross-validation fold, or one).
+    #[config(default = 1)]
+    pub members: usize,
 }
 
 impl NgramModelConfig {
@@ -41,11 +44,26 @@ impl NgramModelConfig {
             feature_weight: Param::from_tensor(Tensor::ones([self.vocab_size], device))
                 .set_require_grad(false),
             attention: LinearConfig::new(self.d_model, 1).init(device),
-            hidden: LinearConfig::new(2 * self.d_model, self.d_hidden).init(device),
-            level_head: LinearConfig::new(self.d_hidden, N_LEVELS).init(device),
-            binary_head: LinearConfig::new(self.d_hidden, 2).init(device),
+            hidden: (self.d_hidden > 0)
+                .then(|| LinearConfig::new(2 * self.d_model, self.d_hidden).init(device)),
+            level_head: LinearConfig::new(self.head_input(), N_LEVELS).init(device),
+            binary_head: LinearConfig::new(self.head_input(), 2).init(device),
             dropout: DropoutConfig::new(self.dropout).init(),
             activation: Gelu::new(),
+        }
+    }
+
+    fn head_input(&self) -> usize {
+        if self.d_hidden > 0 {
+            self.d_hidden
+        } else {
+            2 * self.d_model
+        }
+    }
+
+    pub fn init_ensemble(&self, device: &Device) -> Ensemble {
+        Ensemble {
+            members: (0..self.members).map(|_| self.init(device)).collect(),
         }
     }
 
@@ -96,7 +114,8 @@ pub struct NgramModel {
     /// IDF of each vocabulary entry in the training texts; 0 for `[PAD]`, `[UNK]` and unseen ids.
     feature_weight: Param<Tensor<1>>,
     attention: Linear,
-    hidden: Linear,
+    /// Absent when `d_hidden` is 0: the heads then read the pooled vector directly.
+    hidden: Option<Linear>,
     level_head: Linear,
     binary_head: Linear,
     dropout: Dropout,
@@ -141,14 +160,41 @@ impl NgramModel {
         let attended = (x * softmax(scores, 1)).sum_dim(1).reshape([b, d]);
 
         let pooled = Tensor::cat(vec![bag, attended], 1);
-        let h = self
-            .activation
-            .forward(self.hidden.forward(self.dropout.forward(pooled)));
-        let h = self.dropout.forward(h);
+        let pooled = self.dropout.forward(pooled);
+        let h = match &self.hidden {
+            Some(hidden) => self
+                .dropout
+                .forward(self.activation.forward(hidden.forward(pooled))),
+            None => pooled,
+        };
         Logits {
             level: self.level_head.forward(h.clone()),
             binary: self.binary_head.forward(h),
         }
+    }
+}
+
+/// Several models over the same vocabulary whose probabilities are averaged.
+#[derive(Module, Debug)]
+pub struct Ensemble {
+    pub members: Vec<NgramModel>,
+}
+
+impl Ensemble {
+    /// Mean level and binary probabilities over the members: `[batch, 11]`, `[batch, 2]`.
+    pub fn probabilities(&self, batch: Batch) -> (Tensor<2>, Tensor<2>) {
+        let n = self.members.len() as f64;
+        let mut sums: Option<(Tensor<2>, Tensor<2>)> = None;
+        for member in &self.members {
+            let logits = member.forward(batch.clone());
+            let (l, b) = (softmax(logits.level, 1), softmax(logits.binary, 1));
+            sums = Some(match sums {
+                None => (l, b),
+                Some((sl, sb)) => (sl + l, sb + b),
+            });
+        }
+        let (l, b) = sums.expect("an ensemble has at least one member");
+        (l.div_scalar(n), b.div_scalar(n))
     }
 }
 

@@ -1,18 +1,20 @@
-//! Training: minibatch AdamW on both heads' cross-entropy, early stopping on the validation
-//! fold's loss, and evaluation of a trained classifier on labelled posts.
+//! Training: minibatch AdamW or SGD on both heads' cross-entropy, early stopping on a
+//! validation fold, ensembles of fold models, and evaluation of a classifier on labelled posts.
 
 use burn::module::Module;
-use burn::optim::{AdamWConfig, GradientsParams};
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{AdamWConfig, GradientsParams, SgdConfig};
 use burn::prelude::*;
-use burn::tensor::activation::log_softmax;
+use burn::tensor::activation::{log_softmax, softmax};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{AugmentedPost, Post};
 use crate::infer::{Classifier, Manifest, Prediction};
-use crate::labels::N_LEVELS;
+use crate::labels::{HIGH_RISK, N_LEVELS};
 use crate::metrics::Scores;
-use crate::model::{NgramModel, NgramModelConfig};
+use crate::model::{Ensemble, Logits, NgramModel, NgramModelConfig};
 use crate::tokenize::{CharTokenizer, NGRAM_ORDERS, PAD_ID, UNK_ID};
 
 /// Every setting of a training run; saved in the model's `config.json`.
@@ -40,6 +42,17 @@ pub struct TrainConfig {
     pub balance_levels: bool,
     /// What picks the best epoch on the validation fold.
     pub select_on: Selection,
+    pub optimizer: Optimizer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Optimizer {
+    /// AdamW with decoupled weight decay.
+    AdamW,
+    /// SGD with momentum 0.9 and L2 weight decay: rare n-grams move only as far as their
+    /// gradients push them, as in a regularised linear model.
+    Sgd,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +82,7 @@ impl Default for TrainConfig {
             binary_loss_weight: 1.0,
             balance_levels: true,
             select_on: Selection::Score,
+            optimizer: Optimizer::AdamW,
         }
     }
 }
@@ -112,8 +126,9 @@ pub struct EpochLog {
 
 pub struct Trained {
     pub classifier: Classifier,
-    pub best_epoch: usize,
-    pub history: Vec<EpochLog>,
+    /// Per member: the epoch kept and the log of every epoch.
+    pub best_epochs: Vec<usize>,
+    pub histories: Vec<Vec<EpochLog>>,
 }
 
 /// Small deterministic generator for shuffling (SplitMix64): the same seed gives the same
@@ -214,7 +229,10 @@ fn loss(
     device: &Device,
 ) -> Tensor<1> {
     let ids: Vec<&[[u32; NGRAM_ORDERS]]> = rows.iter().map(|r| r.features.as_slice()).collect();
-    let logits = model.forward(cfg.batch(&ids, device));
+    batch_loss(model.forward(cfg.batch(&ids, device)), rows, weights, device)
+}
+
+fn batch_loss(logits: Logits, rows: &[&Encoded], weights: &LossWeights, device: &Device) -> Tensor<1> {
     let levels: Vec<Option<usize>> = rows.iter().map(|r| Some(r.level)).collect();
     let binary: Vec<Option<usize>> = rows.iter().map(|r| r.binary).collect();
     weighted_cross_entropy(logits.level, &levels, &weights.level, device)
@@ -225,117 +243,249 @@ fn scalar(t: Tensor<1>) -> f64 {
     t.into_data().try_into_vec::<f32>().expect("f32 loss")[0] as f64
 }
 
-/// Trains on `train`, selecting the epoch with the lowest loss on `val` (or the last epoch when
-/// `val` is empty). `device` is a plain device; gradients run on its autodiff twin.
+/// One ensemble member's data: what it trains on and the fold that picks its best epoch.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub train: Vec<Example>,
+    pub val: Vec<Example>,
+}
+
+/// Trains one member per part over a shared vocabulary (built from the distinct training texts
+/// of all parts) and returns them as one averaging ensemble. Each member's feature weights and
+/// best epoch come only from its own part, so no member sees its validation fold; the binary
+/// threshold is chosen on the members' validation folds (out of fold).
+/// `device` is a plain device; gradients run on its autodiff twin.
 pub fn train(
-    train: &[Example],
-    val: &[Example],
+    parts: &[Part],
     cfg: &TrainConfig,
     device: &Device,
     progress: bool,
 ) -> Result<Trained, crate::Error> {
-    let tokenizer = CharTokenizer::build(
-        train.iter().map(|e| e.text.as_str()),
-        cfg.min_char_count,
-        cfg.min_ngram_docs,
-    )?;
+    assert!(!parts.is_empty(), "training needs at least one part");
+    let mut seen = std::collections::HashSet::new();
+    let texts = parts
+        .iter()
+        .flat_map(|p| &p.train)
+        .map(|e| e.text.as_str())
+        .filter(|t| seen.insert(*t));
+    let tokenizer = CharTokenizer::build(texts, cfg.min_char_count, cfg.min_ngram_docs)?;
     let model_cfg = NgramModelConfig::new(tokenizer.vocab_size())
         .with_d_model(cfg.d_model)
         .with_d_hidden(cfg.d_hidden)
         .with_dropout(cfg.dropout)
-        .with_max_chars(cfg.max_chars);
-    let train_enc = encode_all(&tokenizer, train)?;
-    let val_enc = encode_all(&tokenizer, val)?;
-
-    let ad = device.clone().autodiff();
-    ad.seed(cfg.seed);
-    let idf = inverse_document_frequency(&train_enc, tokenizer.vocab_size());
-    let mut model = model_cfg.init(&ad).with_feature_weights(idf, &ad);
-    let mut optim = AdamWConfig::new()
-        .with_weight_decay(cfg.weight_decay as f32)
-        .init();
-    let weights = LossWeights::new(&train_enc, cfg);
-    let mut rng = Rng(cfg.seed);
-    let mut order: Vec<usize> = (0..train_enc.len()).collect();
-
+        .with_max_chars(cfg.max_chars)
+        .with_members(parts.len());
     let bar = if progress {
-        ProgressBar::new(cfg.max_epochs as u64)
+        ProgressBar::new((cfg.max_epochs * parts.len()) as u64)
     } else {
         ProgressBar::hidden()
     };
     bar.set_style(
-        ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} [{elapsed}]").expect("valid template"),
+        ProgressStyle::with_template("{bar:30} {pos}/{len} epochs {msg} [{elapsed}]")
+            .expect("valid template"),
     );
-    let mut history = Vec::new();
-    let mut best: Option<(f64, usize, NgramModel)> = None;
-    for epoch in 1..=cfg.max_epochs {
-        rng.shuffle(&mut order);
-        let mut total = 0.0;
-        for chunk in order.chunks(cfg.batch_size) {
-            let rows: Vec<&Encoded> = chunk.iter().map(|&i| &train_enc[i]).collect();
-            let l = loss(&model, &model_cfg, &rows, &weights, &ad);
-            total += scalar(l.clone()) * rows.len() as f64;
-            let grads = GradientsParams::from_grads(l.backward(), &model);
-            model = optim.step(cfg.learning_rate, model, grads);
-        }
-        let train_loss = total / train_enc.len().max(1) as f64;
-
-        let (val_loss, val_scores) = if val.is_empty() {
-            (None, None)
+    let mut members = Vec::new();
+    let mut best_epochs = Vec::new();
+    let mut histories = Vec::new();
+    // (P(high), label) of each member on its own validation fold, to pick the threshold.
+    let mut out_of_fold = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        let train_enc = encode_all(&tokenizer, &part.train)?;
+        let val_enc = encode_all(&tokenizer, &part.val)?;
+        let prefix = if parts.len() > 1 {
+            format!("member {}/{}: ", i + 1, parts.len())
         } else {
-            let plain = model.valid();
-            let rows: Vec<&Encoded> = val_enc.iter().collect();
-            let vl = rows
-                .chunks(64)
-                .map(|c| scalar(loss(&plain, &model_cfg, c, &weights, device)) * c.len() as f64)
-                .sum::<f64>()
-                / rows.len() as f64;
-            let clf = Classifier::from_parts(
-                manifest(&model_cfg, cfg),
-                tokenizer_clone(&tokenizer)?,
-                plain,
-                device,
-            );
-            let (scores, _) = evaluate(&clf, val).map_err(|(_, e)| e)?;
-            (Some(vl), Some(scores))
+            String::new()
         };
-        let msg = match (&val_loss, &val_scores) {
-            (Some(vl), Some(s)) => format!(
-                "loss {train_loss:.3} val_loss {vl:.3} val binary_f1 {:.3} level_wf1 {:.3}",
-                s.binary_f1.unwrap_or(f64::NAN),
-                s.level_weighted_f1
-            ),
-            _ => format!("loss {train_loss:.3}"),
+        let run = MemberRun {
+            model_cfg: &model_cfg,
+            cfg,
+            seed: cfg.seed + i as u64,
+            device,
+            bar: &bar,
+            prefix: &prefix,
         };
-        bar.set_message(msg);
-        bar.inc(1);
-
-        // Lower is better; without validation the last epoch wins.
-        let key = match (cfg.select_on, &val_loss, &val_scores) {
-            (Selection::Loss, Some(vl), _) => *vl,
-            (Selection::Score, _, Some(s)) => -(s.binary_f1.unwrap_or(0.0) + s.level_weighted_f1) / 2.0,
-            _ => -(epoch as f64),
-        };
-        history.push(EpochLog {
-            epoch,
-            train_loss,
-            val_loss,
-            val_scores,
-        });
-        if best.as_ref().is_none_or(|(b, _, _)| key < *b) {
-            best = Some((key, epoch, model.clone()));
-        } else if val_loss.is_some() && epoch - best.as_ref().map_or(0, |b| b.1) >= cfg.patience {
-            break;
-        }
+        let (model, best, history) = run.fit(&train_enc, &val_enc);
+        bar.set_position(((i + 1) * cfg.max_epochs) as u64);
+        out_of_fold.extend(binary_probabilities(&model, &model_cfg, &val_enc, device));
+        members.push(model);
+        best_epochs.push(best);
+        histories.push(history);
     }
     bar.finish();
-    let (_, best_epoch, model) = best.expect("at least one epoch");
-    let classifier = Classifier::from_parts(manifest(&model_cfg, cfg), tokenizer, model.valid(), device);
+    let mut manifest = manifest(&model_cfg, cfg);
+    manifest.binary_threshold = best_threshold(&out_of_fold);
+    let classifier = Classifier::from_parts(manifest, tokenizer, Ensemble { members }, device);
     Ok(Trained {
         classifier,
-        best_epoch,
-        history,
+        best_epochs,
+        histories,
     })
+}
+
+/// What training one member needs besides its data.
+struct MemberRun<'a> {
+    model_cfg: &'a NgramModelConfig,
+    cfg: &'a TrainConfig,
+    seed: u64,
+    device: &'a Device,
+    bar: &'a ProgressBar,
+    prefix: &'a str,
+}
+
+impl MemberRun<'_> {
+    /// Trains one model with early stopping on `val_enc` (the last epoch wins when it is
+    /// empty); returns it on the plain device with its best epoch and per-epoch log.
+    fn fit(&self, train_enc: &[Encoded], val_enc: &[Encoded]) -> (NgramModel, usize, Vec<EpochLog>) {
+        let (cfg, model_cfg, device) = (self.cfg, self.model_cfg, self.device);
+        let ad = device.clone().autodiff();
+        ad.seed(self.seed);
+        let idf = inverse_document_frequency(train_enc, model_cfg.vocab_size);
+        let mut model = model_cfg.init(&ad).with_feature_weights(idf, &ad);
+        let mut optim = match cfg.optimizer {
+            Optimizer::AdamW => AdamWConfig::new()
+                .with_weight_decay(cfg.weight_decay as f32)
+                .init(),
+            Optimizer::Sgd => SgdConfig::new()
+                .with_momentum(Some(MomentumConfig::new().with_dampening(0.0)))
+                .with_weight_decay(Some(WeightDecayConfig::new(cfg.weight_decay as f32)))
+                .init(),
+        };
+        let weights = LossWeights::new(train_enc, cfg);
+        let mut rng = Rng(self.seed);
+        let mut order: Vec<usize> = (0..train_enc.len()).collect();
+        let mut history = Vec::new();
+        let mut best: Option<(f64, usize, NgramModel)> = None;
+        for epoch in 1..=cfg.max_epochs {
+            rng.shuffle(&mut order);
+            let mut total = 0.0;
+            for chunk in order.chunks(cfg.batch_size) {
+                let rows: Vec<&Encoded> = chunk.iter().map(|&i| &train_enc[i]).collect();
+                let l = loss(&model, model_cfg, &rows, &weights, &ad);
+                total += scalar(l.clone()) * rows.len() as f64;
+                let grads = GradientsParams::from_grads(l.backward(), &model);
+                model = optim.step(cfg.learning_rate, model, grads);
+            }
+            let train_loss = total / train_enc.len().max(1) as f64;
+            let (val_loss, val_scores) = if val_enc.is_empty() {
+                (None, None)
+            } else {
+                let (vl, scores) = validate(&model.valid(), model_cfg, val_enc, &weights, device);
+                (Some(vl), Some(scores))
+            };
+            self.bar.set_message(match (&val_loss, &val_scores) {
+                (Some(vl), Some(s)) => format!(
+                    "{}loss {train_loss:.3} val_loss {vl:.3} val binary_f1 {:.3} level_wf1 {:.3}",
+                    self.prefix,
+                    s.binary_f1.unwrap_or(f64::NAN),
+                    s.level_weighted_f1
+                ),
+                _ => format!("{}loss {train_loss:.3}", self.prefix),
+            });
+            self.bar.inc(1);
+            // Lower is better; without validation the last epoch wins.
+            let key = match (cfg.select_on, &val_loss, &val_scores) {
+                (Selection::Loss, Some(vl), _) => *vl,
+                (Selection::Score, _, Some(s)) => -(s.binary_f1.unwrap_or(0.0) + s.level_weighted_f1) / 2.0,
+                _ => -(epoch as f64),
+            };
+            history.push(EpochLog {
+                epoch,
+                train_loss,
+                val_loss,
+                val_scores,
+            });
+            if best.as_ref().is_none_or(|(b, _, _)| key < *b) {
+                best = Some((key, epoch, model.clone()));
+            } else if !val_enc.is_empty() && epoch - best.as_ref().map_or(0, |b| b.1) >= cfg.patience {
+                break;
+            }
+        }
+        let (_, best_epoch, model) = best.expect("at least one epoch");
+        (model.valid(), best_epoch, history)
+    }
+}
+
+/// Validation loss and scores of one model.
+fn validate(
+    model: &NgramModel,
+    model_cfg: &NgramModelConfig,
+    val_enc: &[Encoded],
+    weights: &LossWeights,
+    device: &Device,
+) -> (f64, Scores) {
+    let mut total = 0.0;
+    let (mut level_pred, mut binary_pred) = (Vec::new(), Vec::new());
+    for chunk in val_enc.chunks(64) {
+        let rows: Vec<&Encoded> = chunk.iter().collect();
+        let ids: Vec<&[[u32; NGRAM_ORDERS]]> = rows.iter().map(|r| r.features.as_slice()).collect();
+        let logits = model.forward(model_cfg.batch(&ids, device));
+        total += scalar(batch_loss(logits.clone(), &rows, weights, device)) * rows.len() as f64;
+        level_pred.extend(argmax_rows(logits.level));
+        binary_pred.extend(argmax_rows(logits.binary));
+    }
+    let level_true: Vec<usize> = val_enc.iter().map(|e| e.level).collect();
+    let (bt, bp): (Vec<usize>, Vec<usize>) = val_enc
+        .iter()
+        .zip(&binary_pred)
+        .filter_map(|(e, p)| e.binary.map(|b| (b, *p)))
+        .unzip();
+    let scores = Scores::compute(
+        &level_true,
+        &level_pred,
+        (!bt.is_empty()).then_some((&bt[..], &bp[..])),
+    );
+    (total / val_enc.len() as f64, scores)
+}
+
+/// The binary head's P(high) for each example that has a binary label, with that label.
+fn binary_probabilities(
+    model: &NgramModel,
+    model_cfg: &NgramModelConfig,
+    encoded: &[Encoded],
+    device: &Device,
+) -> Vec<(f32, usize)> {
+    let mut out = Vec::new();
+    for chunk in encoded.chunks(64) {
+        let ids: Vec<&[[u32; NGRAM_ORDERS]]> = chunk.iter().map(|r| r.features.as_slice()).collect();
+        let probs = softmax(model.forward(model_cfg.batch(&ids, device)).binary, 1);
+        let probs = probs
+            .into_data()
+            .try_into_vec::<f32>()
+            .expect("f32 probabilities");
+        for (e, p) in chunk.iter().zip(probs.chunks(2)) {
+            if let Some(b) = e.binary {
+                out.push((p[HIGH_RISK], b));
+            }
+        }
+    }
+    out
+}
+
+/// The threshold on P(high) that maximises F1 of the high-risk class over `scored`; ties go to
+/// the threshold nearest 0.5, and without labels it is 0.5.
+pub fn best_threshold(scored: &[(f32, usize)]) -> f32 {
+    if scored.is_empty() {
+        return 0.5;
+    }
+    let truth: Vec<usize> = scored.iter().map(|s| s.1).collect();
+    let mut best = (f64::NEG_INFINITY, 0.5f32);
+    for step in 5..=95 {
+        let t = step as f32 / 100.0;
+        let pred: Vec<usize> = scored.iter().map(|s| usize::from(s.0 >= t)).collect();
+        let f1 = crate::metrics::f1_for(&truth, &pred, HIGH_RISK);
+        let nearer = (t - 0.5).abs() < (best.1 - 0.5).abs();
+        if f1 > best.0 + 1e-12 || (f1 > best.0 - 1e-12 && nearer) {
+            best = (f1, t);
+        }
+    }
+    best.1
+}
+
+fn argmax_rows(t: Tensor<2>) -> Vec<usize> {
+    let [_, k] = t.dims();
+    let values = t.into_data().try_into_vec::<f32>().expect("f32 logits");
+    values.chunks(k).map(crate::infer::argmax).collect()
 }
 
 /// scikit-learn's smooth IDF, `ln((1 + n) / (1 + df)) + 1`, for ids found in the training
@@ -363,10 +513,6 @@ fn inverse_document_frequency(docs: &[Encoded], vocab_size: usize) -> Vec<f32> {
         .collect()
 }
 
-fn tokenizer_clone(t: &CharTokenizer) -> Result<CharTokenizer, crate::Error> {
-    CharTokenizer::from_json(t.to_json()?.as_bytes())
-}
-
 /// The manifest of a freshly trained model; file hashes are filled in when it is saved.
 fn manifest(model: &NgramModelConfig, cfg: &TrainConfig) -> Manifest {
     Manifest {
@@ -378,6 +524,7 @@ fn manifest(model: &NgramModelConfig, cfg: &TrainConfig) -> Manifest {
             .map(|s| s.to_string())
             .collect(),
         binary: vec!["low".into(), "high".into()],
+        binary_threshold: 0.5,
         files: Default::default(),
         training: serde_json::json!({ "settings": cfg }),
     }

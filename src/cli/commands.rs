@@ -13,9 +13,9 @@ use sosrisk::infer::{Classifier, Prediction};
 use sosrisk::labels::{self, N_LEVELS};
 use sosrisk::metrics::Scores;
 use sosrisk::report::EvalReport;
-use sosrisk::train::{self, Example, Selection, TrainConfig};
+use sosrisk::train::{self, Example, Optimizer, Part, Selection, TrainConfig};
 
-use super::{Augment, Backend, Command, SelectOn, TrainArgs};
+use super::{Augment, Backend, Command, OptimizerArg, SelectOn, TrainArgs};
 
 fn device(backend: Backend) -> Device {
     match backend {
@@ -26,7 +26,20 @@ fn device(backend: Backend) -> Device {
 
 pub fn run_command(command: Command) -> Result<()> {
     match command {
-        Command::Train { args, val_fold, out } => train_command(&args, val_fold, &out),
+        Command::Train {
+            args,
+            val_fold,
+            ensemble,
+            seeds,
+            out,
+        } => {
+            let folds: Vec<usize> = if ensemble {
+                (0..5).collect()
+            } else {
+                vec![val_fold]
+            };
+            train_command(&args, &folds.repeat(seeds.max(1)), &out)
+        }
         Command::Eval {
             model,
             data,
@@ -59,6 +72,11 @@ fn train_config(args: &TrainArgs) -> TrainConfig {
         d_hidden: args.d_hidden,
         min_ngram_docs: args.min_ngram_docs,
         balance_levels: !args.no_balance,
+        binary_loss_weight: args.binary_weight,
+        optimizer: match args.optimizer {
+            OptimizerArg::Adamw => Optimizer::AdamW,
+            OptimizerArg::Sgd => Optimizer::Sgd,
+        },
         select_on: match args.select_on {
             SelectOn::Loss => Selection::Loss,
             SelectOn::Score => Selection::Score,
@@ -111,12 +129,9 @@ fn evaluate(clf: &Classifier, posts: &[Post]) -> Result<(Scores, Vec<Prediction>
     train::evaluate(clf, &examples(posts)).map_err(|(i, e)| anyhow::anyhow!("post id {}: {e}", posts[i].id))
 }
 
-/// One fold: train with early stopping on `val_fold`, score on it and on the test rows.
-fn fit_fold(
-    args: &TrainArgs,
-    ds: &data::Dataset,
-    val_fold: usize,
-) -> Result<(train::Trained, Scores, Option<Scores>)> {
+/// Training data of one member: folds other than `val_fold` (and their augmentation), with
+/// `val_fold` for early stopping.
+fn part(args: &TrainArgs, ds: &data::Dataset, val_fold: usize) -> Result<Part> {
     if val_fold > 4 {
         bail!("--val-fold must be 0 to 4, got {val_fold}");
     }
@@ -129,16 +144,35 @@ fn fit_fold(
             train_posts.len()
         );
     }
-    let train_ex = training_examples(args, &train_posts, val_fold)?;
-    let cfg = train_config(args);
-    let trained = train::train(
-        &train_ex,
-        &examples(&val_posts),
-        &cfg,
-        &device(args.backend),
-        !args.quiet,
-    )?;
-    let (val, _) = evaluate(&trained.classifier, &val_posts)?;
+    Ok(Part {
+        train: training_examples(args, &train_posts, val_fold)?,
+        val: examples(&val_posts),
+    })
+}
+
+/// Trains on `val_folds` (one member each); returns the model, each member's score on its own
+/// validation fold, and the model's score on the test rows.
+fn fit(
+    args: &TrainArgs,
+    ds: &data::Dataset,
+    val_folds: &[usize],
+) -> Result<(train::Trained, Vec<Scores>, Option<Scores>)> {
+    let parts: Vec<Part> = val_folds
+        .iter()
+        .map(|&f| part(args, ds, f))
+        .collect::<Result<_>>()?;
+    let trained = train::train(&parts, &train_config(args), &device(args.backend), !args.quiet)?;
+    let val = trained
+        .best_epochs
+        .iter()
+        .zip(&trained.histories)
+        .map(|(best, history)| {
+            history[best - 1]
+                .val_scores
+                .clone()
+                .expect("members validate every epoch")
+        })
+        .collect();
     let test = test_posts(ds);
     let test = if test.is_empty() {
         None
@@ -148,13 +182,15 @@ fn fit_fold(
     Ok((trained, val, test))
 }
 
-fn train_command(args: &TrainArgs, val_fold: usize, out: &Path) -> Result<()> {
+/// Trains one member per entry of `folds` (its validation fold) and writes the model directory.
+fn train_command(args: &TrainArgs, folds: &[usize], out: &Path) -> Result<()> {
     let ds = data::read_labelled(&args.data)?;
-    let (trained, val, test) = fit_fold(args, &ds, val_fold)?;
+    let (trained, vals, test) = fit(args, &ds, folds)?;
+    let val = Scores::mean(&vals);
     let mut data_info = json!({
         "file": args.data.display().to_string(),
         "sha256": data::file_sha256(&args.data)?,
-        "val_fold": val_fold,
+        "val_folds": folds,
         "augment": format!("{:?}", args.augment).to_lowercase(),
     });
     if args.augment != Augment::None {
@@ -166,18 +202,24 @@ fn train_command(args: &TrainArgs, val_fold: usize, out: &Path) -> Result<()> {
         "settings": train_config(args),
         "backend": format!("{:?}", args.backend).to_lowercase(),
         "data": data_info,
-        "best_epoch": trained.best_epoch,
+        "best_epochs": trained.best_epochs,
         "sosrisk_version": env!("CARGO_PKG_VERSION"),
     });
-    let metrics = json!({ "validation": val, "test": test, "best_epoch": trained.best_epoch, "history": trained.history });
+    let metrics = json!({
+        "validation": val,
+        "validation_per_member": vals,
+        "test": test,
+        "best_epochs": trained.best_epochs,
+        "histories": trained.histories,
+    });
     let card = artifact::model_card(&trained.classifier.manifest, &training, &val, test.as_ref());
     artifact::save(out, &trained.classifier, training, &metrics, &card)?;
     println!(
-        "best epoch {}; model written to {}",
-        trained.best_epoch,
+        "best epochs {:?}; model written to {}",
+        trained.best_epochs,
         out.display()
     );
-    println!("validation (fold {val_fold}): {}", one_line(&val));
+    println!("validation (folds {folds:?}): {}", one_line(&val));
     if let Some(t) = &test {
         println!("test:                {}", one_line(t));
     }
@@ -275,10 +317,11 @@ fn cv_command(args: &TrainArgs, out: Option<&Path>) -> Result<()> {
     let ds = data::read_labelled(&args.data)?;
     let (mut vals, mut tests) = (Vec::new(), Vec::new());
     for fold in 0..5 {
-        let (trained, val, test) = fit_fold(args, &ds, fold)?;
+        let (trained, val, test) = fit(args, &ds, &[fold])?;
+        let val = val.into_iter().next().expect("one member");
         println!(
             "fold {fold} (best epoch {}): validation {}",
-            trained.best_epoch,
+            trained.best_epochs[0],
             one_line(&val)
         );
         if let Some(t) = &test {

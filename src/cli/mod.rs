@@ -44,6 +44,12 @@ pub enum SelectOn {
     Score,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
+pub enum OptimizerArg {
+    Adamw,
+    Sgd,
+}
+
 pub const DEFAULT_DATA: &str = "../shared/data/sos1k/sos1k.csv";
 pub const DEFAULT_MODEL: &str = "models/char-ngram";
 
@@ -79,6 +85,11 @@ pub struct TrainArgs {
     /// Keep bigrams and trigrams found in at least this many training texts.
     #[arg(long, default_value_t = 2)]
     pub min_ngram_docs: usize,
+    #[arg(long, value_enum, default_value = "adamw")]
+    pub optimizer: OptimizerArg,
+    /// Weight of the binary head's loss relative to the level head's.
+    #[arg(long, default_value_t = 1.0)]
+    pub binary_weight: f64,
     /// What picks the best epoch on the validation fold.
     #[arg(long, value_enum, default_value = "score")]
     pub select_on: SelectOn,
@@ -99,8 +110,15 @@ pub enum Command {
         #[command(flatten)]
         args: TrainArgs,
         /// Fold used for early stopping (the paper's authors used fold 3 of our CSV).
-        #[arg(long, default_value_t = 3)]
+        #[arg(long, default_value_t = 3, conflicts_with = "ensemble")]
         val_fold: usize,
+        /// Train five members, each on four folds with early stopping on the fifth, and average
+        /// them: uses every training post, and no member sees the fold that stopped it.
+        #[arg(long)]
+        ensemble: bool,
+        /// Members per fold (each with its own seed).
+        #[arg(long, default_value_t = 1)]
+        seeds: usize,
         /// Output model directory.
         #[arg(long, default_value = "runs/model")]
         out: PathBuf,
