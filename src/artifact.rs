@@ -4,8 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::module::Module;
+use burn::module::{Module, ModuleMapper, Param};
 use burn::prelude::*;
+use burn::tensor::DType;
 use thiserror::Error;
 
 use crate::infer::{CONFIG_FILE, Classifier, Manifest, TOKENIZER_FILE, WEIGHTS_FILE, sha256_hex};
@@ -35,6 +36,16 @@ fn write(path: PathBuf, bytes: &[u8]) -> Result<(), ArtifactError> {
     std::fs::write(&path, bytes).map_err(|source| ArtifactError::Write { path, source })
 }
 
+/// Stores weights as f16: half the download for the web page, and the F1 cost was nil when
+/// measured (loading casts back to the model's f32).
+struct HalfPrecision;
+
+impl ModuleMapper for HalfPrecision {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        param.map(|t| t.cast(DType::F16))
+    }
+}
+
 /// Loads and verifies a model directory onto `device`.
 pub fn load(dir: &Path, device: &Device) -> Result<Classifier, ArtifactError> {
     if !dir.join(CONFIG_FILE).is_file() {
@@ -49,15 +60,9 @@ pub fn load(dir: &Path, device: &Device) -> Result<Classifier, ArtifactError> {
     })
 }
 
-/// Writes a model directory: the weights and tokenizer, then a manifest that records their
-/// hashes and `training` (settings, data source), then metrics and the model card.
-pub fn save(
-    dir: &Path,
-    clf: &Classifier,
-    training: serde_json::Value,
-    metrics: &serde_json::Value,
-    card: &str,
-) -> Result<(), ArtifactError> {
+/// Writes a model directory: the weights (as f16) and tokenizer, then a manifest that records
+/// their hashes and `training` (settings, data source).
+pub fn save(dir: &Path, clf: &Classifier, training: serde_json::Value) -> Result<(), ArtifactError> {
     std::fs::create_dir_all(dir).map_err(|source| ArtifactError::Write {
         path: dir.into(),
         source,
@@ -66,12 +71,18 @@ pub fn save(
         dir: dir.into(),
         source,
     };
-    let weights = clf.model().clone().into_record().into_bytes().map_err(|e| {
-        invalid(crate::Error::Weights {
-            what: WEIGHTS_FILE.into(),
-            detail: format!("{e:?}"),
-        })
-    })?;
+    let weights = clf
+        .model()
+        .clone()
+        .map(&mut HalfPrecision)
+        .into_record()
+        .into_bytes()
+        .map_err(|e| {
+            invalid(crate::Error::Weights {
+                what: WEIGHTS_FILE.into(),
+                detail: format!("{e:?}"),
+            })
+        })?;
     let tokenizer = clf.tokenizer().to_json().map_err(invalid)?;
     let mut manifest: Manifest = clf.manifest.clone();
     manifest.training = training;
@@ -81,12 +92,16 @@ pub fn save(
         .insert(TOKENIZER_FILE.into(), sha256_hex(tokenizer.as_bytes()));
     write(dir.join(WEIGHTS_FILE), &weights)?;
     write(dir.join(TOKENIZER_FILE), tokenizer.as_bytes())?;
-    let pretty =
-        |v: &serde_json::Value| serde_json::to_string_pretty(v).expect("JSON values serialise") + "\n";
-    write(
-        dir.join(CONFIG_FILE),
-        pretty(&serde_json::to_value(&manifest).expect("manifest serialises")).as_bytes(),
-    )?;
+    let manifest = serde_json::to_value(&manifest).expect("manifest serialises");
+    write(dir.join(CONFIG_FILE), pretty(&manifest).as_bytes())
+}
+
+fn pretty(v: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(v).expect("JSON values serialise") + "\n"
+}
+
+/// Writes `metrics.json` and `MODEL_CARD.md` beside a saved model.
+pub fn write_reports(dir: &Path, metrics: &serde_json::Value, card: &str) -> Result<(), ArtifactError> {
     write(dir.join(METRICS_FILE), pretty(metrics).as_bytes())?;
     write(dir.join(CARD_FILE), card.as_bytes())
 }

@@ -128,6 +128,7 @@ impl Classifier {
             });
         }
         let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(weights.to_vec()))
+            .map(ModuleRecord::cast_to_module_dtype)
             .map_err(|e| Error::Weights {
                 what: WEIGHTS_FILE.into(),
                 detail: format!("{e:?}"),

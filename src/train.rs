@@ -69,9 +69,9 @@ impl Default for TrainConfig {
         Self {
             seed: 42,
             max_epochs: 60,
-            patience: 8,
+            patience: 15,
             batch_size: 32,
-            learning_rate: 2e-3,
+            learning_rate: 0.02,
             weight_decay: 1e-4,
             min_char_count: 1,
             min_ngram_docs: 2,
@@ -82,7 +82,7 @@ impl Default for TrainConfig {
             binary_loss_weight: 1.0,
             balance_levels: true,
             select_on: Selection::Score,
-            optimizer: Optimizer::AdamW,
+            optimizer: Optimizer::Sgd,
         }
     }
 }

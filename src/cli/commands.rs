@@ -150,13 +150,9 @@ fn part(args: &TrainArgs, ds: &data::Dataset, val_fold: usize) -> Result<Part> {
     })
 }
 
-/// Trains on `val_folds` (one member each); returns the model, each member's score on its own
-/// validation fold, and the model's score on the test rows.
-fn fit(
-    args: &TrainArgs,
-    ds: &data::Dataset,
-    val_folds: &[usize],
-) -> Result<(train::Trained, Vec<Scores>, Option<Scores>)> {
+/// Trains on `val_folds` (one member each); returns the model and each member's score on its
+/// own validation fold.
+fn fit(args: &TrainArgs, ds: &data::Dataset, val_folds: &[usize]) -> Result<(train::Trained, Vec<Scores>)> {
     let parts: Vec<Part> = val_folds
         .iter()
         .map(|&f| part(args, ds, f))
@@ -173,19 +169,24 @@ fn fit(
                 .expect("members validate every epoch")
         })
         .collect();
-    let test = test_posts(ds);
-    let test = if test.is_empty() {
-        None
-    } else {
-        Some(evaluate(&trained.classifier, &test)?.0)
-    };
-    Ok((trained, val, test))
+    Ok((trained, val))
 }
 
-/// Trains one member per entry of `folds` (its validation fold) and writes the model directory.
+/// Scores on the rows of the test split, if the data has one.
+fn test_scores(clf: &Classifier, ds: &data::Dataset) -> Result<Option<Scores>> {
+    let test = test_posts(ds);
+    Ok(if test.is_empty() {
+        None
+    } else {
+        Some(evaluate(clf, &test)?.0)
+    })
+}
+
+/// Trains one member per entry of `folds` (its validation fold) and writes the model directory;
+/// the test scores it records are those of the saved weights, read back.
 fn train_command(args: &TrainArgs, folds: &[usize], out: &Path) -> Result<()> {
     let ds = data::read_labelled(&args.data)?;
-    let (trained, vals, test) = fit(args, &ds, folds)?;
+    let (trained, vals) = fit(args, &ds, folds)?;
     let val = Scores::mean(&vals);
     let mut data_info = json!({
         "file": args.data.display().to_string(),
@@ -205,6 +206,9 @@ fn train_command(args: &TrainArgs, folds: &[usize], out: &Path) -> Result<()> {
         "best_epochs": trained.best_epochs,
         "sosrisk_version": env!("CARGO_PKG_VERSION"),
     });
+    artifact::save(out, &trained.classifier, training.clone())?;
+    let saved = artifact::load(out, &device(args.backend))?;
+    let test = test_scores(&saved, &ds)?;
     let metrics = json!({
         "validation": val,
         "validation_per_member": vals,
@@ -212,8 +216,8 @@ fn train_command(args: &TrainArgs, folds: &[usize], out: &Path) -> Result<()> {
         "best_epochs": trained.best_epochs,
         "histories": trained.histories,
     });
-    let card = artifact::model_card(&trained.classifier.manifest, &training, &val, test.as_ref());
-    artifact::save(out, &trained.classifier, training, &metrics, &card)?;
+    let card = artifact::model_card(&saved.manifest, &training, &val, test.as_ref());
+    artifact::write_reports(out, &metrics, &card)?;
     println!(
         "best epochs {:?}; model written to {}",
         trained.best_epochs,
@@ -317,7 +321,8 @@ fn cv_command(args: &TrainArgs, out: Option<&Path>) -> Result<()> {
     let ds = data::read_labelled(&args.data)?;
     let (mut vals, mut tests) = (Vec::new(), Vec::new());
     for fold in 0..5 {
-        let (trained, val, test) = fit(args, &ds, &[fold])?;
+        let (trained, val) = fit(args, &ds, &[fold])?;
+        let test = test_scores(&trained.classifier, &ds)?;
         let val = val.into_iter().next().expect("one member");
         println!(
             "fold {fold} (best epoch {}): validation {}",

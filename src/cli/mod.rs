@@ -68,11 +68,11 @@ pub struct TrainArgs {
     pub seed: u64,
     #[arg(long, default_value_t = 60)]
     pub epochs: usize,
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 15)]
     pub patience: usize,
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
-    #[arg(long, default_value_t = 2e-3)]
+    #[arg(long, default_value_t = 0.02)]
     pub lr: f64,
     #[arg(long, default_value_t = 1e-4)]
     pub weight_decay: f64,
@@ -85,7 +85,7 @@ pub struct TrainArgs {
     /// Keep bigrams and trigrams found in at least this many training texts.
     #[arg(long, default_value_t = 2)]
     pub min_ngram_docs: usize,
-    #[arg(long, value_enum, default_value = "adamw")]
+    #[arg(long, value_enum, default_value = "sgd")]
     pub optimizer: OptimizerArg,
     /// Weight of the binary head's loss relative to the level head's.
     #[arg(long, default_value_t = 1.0)]
