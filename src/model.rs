@@ -34,15 +34,17 @@ pub struct NgramModelConfig {
 }
 
 impl NgramModelConfig {
-    /// A model with every feature weight 1; training sets them to IDF values.
+    /// A model with every feature weight 1 but `[PAD]`'s (0); training sets them to IDF values.
     pub fn init(&self, device: &Device) -> NgramModel {
         NgramModel {
             // Small initial embeddings: with N(0, 1) the first epochs only undo the random scale.
             embedding: EmbeddingConfig::new(self.vocab_size, self.d_model)
                 .with_initializer(Initializer::Normal { mean: 0.0, std: 0.1 })
                 .init(device),
-            feature_weight: Param::from_tensor(Tensor::ones([self.vocab_size], device))
-                .set_require_grad(false),
+            feature_weight: Param::from_tensor(
+                Tensor::ones([self.vocab_size], device).slice_assign(0..1, Tensor::zeros([1], device)),
+            )
+            .set_require_grad(false),
             attention: LinearConfig::new(self.d_model, 1).init(device),
             hidden: (self.d_hidden > 0)
                 .then(|| LinearConfig::new(2 * self.d_model, self.d_hidden).init(device)),
@@ -139,7 +141,9 @@ impl NgramModel {
             .feature_weight
             .val()
             .select(0, flat.clone().reshape([b * t * k]))
-            .reshape([b, t, k, 1]);
+            .reshape([b, t, k, 1])
+            // Padding positions add nothing, whatever weight row 0 holds.
+            * batch.mask.clone().reshape([b, t, 1, 1]);
         let norm = w
             .clone()
             .powi_scalar(2)

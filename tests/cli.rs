@@ -37,7 +37,11 @@ fn fixture() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
             "--out",
             model.to_str().unwrap(),
             "--epochs",
-            "6",
+            "15",
+            "--optimizer",
+            "adamw",
+            "--lr",
+            "0.01",
             "--d-model",
             "16",
             "--d-hidden",
@@ -76,7 +80,7 @@ fn train_writes_a_complete_model_directory() {
     let config: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(model.join("config.json")).unwrap()).unwrap();
     assert_eq!(config["format"], "sosrisk-model/1");
-    assert_eq!(config["training"]["data"]["val_fold"], 3);
+    assert_eq!(config["training"]["data"]["val_folds"], serde_json::json!([3]));
     assert_eq!(config["training"]["data"]["sha256"].as_str().unwrap().len(), 64);
     assert_eq!(config["files"]["weights.bpk"].as_str().unwrap().len(), 64);
 }
