@@ -5,6 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
+# Vulkan on the CPU (lavapipe), so the wgpu backend is tested without a GPU.
+if [ ! -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] && [ "$(id -u)" = 0 ]; then
+  apt-get update -qq && apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null
+fi
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 
 echo "== cargo fmt --check"
 cargo fmt --check

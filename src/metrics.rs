@@ -157,6 +157,17 @@ pub struct Scores {
 }
 
 impl Scores {
+    /// Names of the metric fields (all but `n`), in report order.
+    pub const METRICS: [&str; 7] = [
+        "binary_f1",
+        "binary_accuracy",
+        "level_weighted_f1",
+        "level_macro_f1",
+        "level_accuracy",
+        "level_within1_accuracy",
+        "level_mae",
+    ];
+
     /// Field-wise mean of several evaluations (e.g. of cross-validation folds); `n` is the total.
     pub fn mean(runs: &[Scores]) -> Scores {
         let k = runs.len().max(1) as f64;
@@ -204,6 +215,16 @@ mod tests {
         assert_eq!(weighted_f1(&y, &y), 1.0);
         assert_eq!(macro_f1(&y, &y), 1.0);
         assert_eq!(mean_absolute_error(&y, &y), 0.0);
+    }
+
+    #[test]
+    fn metric_names_are_the_serialised_fields() {
+        let v = serde_json::to_value(Scores::compute(&[0, 1], &[0, 1], None)).unwrap();
+        let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut expected: Vec<&str> = Scores::METRICS.iter().copied().chain(["n"]).collect();
+        keys.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(keys, expected);
     }
 
     #[test]

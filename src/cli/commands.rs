@@ -345,15 +345,7 @@ fn cv_command(args: &TrainArgs, out: Option<&Path>) -> Result<()> {
         "data_sha256": data::file_sha256(&args.data)?,
     });
     println!("\nmetric                   validation (5 folds)   test (5 fold models)");
-    for key in [
-        "binary_f1",
-        "binary_accuracy",
-        "level_weighted_f1",
-        "level_macro_f1",
-        "level_accuracy",
-        "level_within1_accuracy",
-        "level_mae",
-    ] {
+    for key in Scores::METRICS {
         let cell = |part: &str| {
             let m = &summary[part][key];
             match (m["mean"].as_f64(), m["std"].as_f64()) {
