@@ -1,0 +1,144 @@
+//! A BERT-layout encoder (XLM-R / multilingual-e5-small): word + position + token-type
+//! embeddings, post-LayerNorm transformer layers with erf GELU, and mean pooling over the real
+//! tokens. Parameter names follow Hugging Face's `BertModel`, so imported weights map by name.
+
+use burn::nn::{Embedding, EmbeddingConfig, Gelu, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::softmax;
+
+#[derive(Config, Debug, PartialEq)]
+pub struct BertConfig {
+    pub vocab_size: usize,
+    #[config(default = 384)]
+    pub hidden: usize,
+    #[config(default = 12)]
+    pub layers: usize,
+    #[config(default = 12)]
+    pub heads: usize,
+    #[config(default = 1536)]
+    pub intermediate: usize,
+    #[config(default = 512)]
+    pub max_positions: usize,
+    #[config(default = 2)]
+    pub type_vocab_size: usize,
+    #[config(default = 1e-12)]
+    pub layer_norm_eps: f64,
+}
+
+impl BertConfig {
+    pub fn init(&self, device: &Device) -> BertEncoder {
+        let ln = || LayerNormConfig::new(self.hidden).with_epsilon(self.layer_norm_eps).init(device);
+        let linear = |i, o| LinearConfig::new(i, o).init(device);
+        BertEncoder {
+            word_embeddings: EmbeddingConfig::new(self.vocab_size, self.hidden).init(device),
+            position_embeddings: EmbeddingConfig::new(self.max_positions, self.hidden).init(device),
+            token_type_embeddings: EmbeddingConfig::new(self.type_vocab_size, self.hidden).init(device),
+            embeddings_layer_norm: ln(),
+            layers: (0..self.layers)
+                .map(|_| BertLayer {
+                    query: linear(self.hidden, self.hidden),
+                    key: linear(self.hidden, self.hidden),
+                    value: linear(self.hidden, self.hidden),
+                    attention_output: linear(self.hidden, self.hidden),
+                    attention_layer_norm: ln(),
+                    intermediate: linear(self.hidden, self.intermediate),
+                    output: linear(self.intermediate, self.hidden),
+                    output_layer_norm: ln(),
+                    heads: self.heads,
+                    activation: Gelu::new(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct BertLayer {
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    attention_output: Linear,
+    attention_layer_norm: LayerNorm,
+    intermediate: Linear,
+    output: Linear,
+    output_layer_norm: LayerNorm,
+    heads: usize,
+    activation: Gelu,
+}
+
+impl BertLayer {
+    /// `bias`: `[batch, 1, 1, tokens]`, 0 for real tokens and a large negative number for padding.
+    fn forward(&self, x: Tensor<3>, bias: Tensor<4>) -> Tensor<3> {
+        let [b, t, h] = x.dims();
+        let d = h / self.heads;
+        let split = |y: Tensor<3>| y.reshape([b, t, self.heads, d]).swap_dims(1, 2);
+        let q = split(self.query.forward(x.clone()));
+        let k = split(self.key.forward(x.clone()));
+        let v = split(self.value.forward(x.clone()));
+        let scores = q.matmul(k.swap_dims(2, 3)).div_scalar((d as f64).sqrt()) + bias;
+        let context = softmax(scores, 3).matmul(v).swap_dims(1, 2).reshape([b, t, h]);
+        let x = self.attention_layer_norm.forward(x + self.attention_output.forward(context));
+        let y = self.output.forward(self.activation.forward(self.intermediate.forward(x.clone())));
+        self.output_layer_norm.forward(x + y)
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct BertEncoder {
+    word_embeddings: Embedding,
+    position_embeddings: Embedding,
+    token_type_embeddings: Embedding,
+    embeddings_layer_norm: LayerNorm,
+    layers: Vec<BertLayer>,
+}
+
+impl BertEncoder {
+    /// Hidden states `[batch, tokens, hidden]` for token ids `[batch, tokens]` with a 0/1 mask.
+    pub fn forward(&self, ids: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<3> {
+        let [b, t] = ids.dims();
+        let device = ids.device();
+        let positions = Tensor::<1, Int>::arange(0..t as i64, &device).reshape([1, t]).repeat_dim(0, b);
+        let types = Tensor::<2, Int>::zeros([b, t], &device);
+        let x = self.word_embeddings.forward(ids)
+            + self.position_embeddings.forward(positions)
+            + self.token_type_embeddings.forward(types);
+        let mut x = self.embeddings_layer_norm.forward(x);
+        let bias = (mask.clone().neg().add_scalar(1.0) * -1e9).reshape([b, 1, 1, t]);
+        for layer in &self.layers {
+            x = layer.forward(x, bias.clone());
+        }
+        x
+    }
+
+    /// Mean of the hidden states over the real tokens: `[batch, hidden]`.
+    pub fn pooled(&self, ids: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<2> {
+        let [b, _] = ids.dims();
+        let hidden = self.forward(ids, mask.clone());
+        let h = hidden.dims()[2];
+        let m = mask.unsqueeze_dim::<3>(2);
+        (hidden * m.clone()).sum_dim(1).reshape([b, h]) / m.sum_dim(1).reshape([b, 1])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padding_does_not_change_the_pooled_vector() {
+        let device = Device::flex();
+        device.seed(3);
+        let cfg = BertConfig::new(30).with_hidden(16).with_layers(2).with_heads(4).with_intermediate(32);
+        let model = cfg.init(&device);
+        let ids = |v: Vec<i64>, t| Tensor::<2, Int>::from_data(TensorData::new(v, [1, t]), &device);
+        let mask = |v: Vec<f32>, t| Tensor::<2>::from_data(TensorData::new(v, [1, t]), &device);
+        let short = model.pooled(ids(vec![0, 5, 7, 2], 4), mask(vec![1.0; 4], 4));
+        let padded = model.pooled(ids(vec![0, 5, 7, 2, 1, 1], 6), mask(vec![1., 1., 1., 1., 0., 0.], 6));
+        let a = short.into_data().try_into_vec::<f32>().unwrap();
+        let p = padded.into_data().try_into_vec::<f32>().unwrap();
+        assert_eq!(a.len(), 16);
+        for (x, y) in a.iter().zip(&p) {
+            assert!((x - y).abs() < 1e-5, "{x} vs {y}");
+        }
+    }
+}

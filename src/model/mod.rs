@@ -1,0 +1,7 @@
+//! Model architectures, one file each: the from-scratch character n-gram model and the
+//! pretrained BERT-layout encoder (multilingual-e5-small).
+
+pub mod bert;
+pub mod ngram;
+
+pub use ngram::*;
