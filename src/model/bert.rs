@@ -2,6 +2,7 @@
 //! embeddings, post-LayerNorm transformer layers with erf GELU, and mean pooling over the real
 //! tokens. Parameter names follow Hugging Face's `BertModel`, so imported weights map by name.
 
+use burn::module::Param;
 use burn::nn::{Embedding, EmbeddingConfig, Gelu, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
@@ -27,7 +28,11 @@ pub struct BertConfig {
 
 impl BertConfig {
     pub fn init(&self, device: &Device) -> BertEncoder {
-        let ln = || LayerNormConfig::new(self.hidden).with_epsilon(self.layer_norm_eps).init(device);
+        let ln = || {
+            LayerNormConfig::new(self.hidden)
+                .with_epsilon(self.layer_norm_eps)
+                .init(device)
+        };
         let linear = |i, o| LinearConfig::new(i, o).init(device);
         BertEncoder {
             word_embeddings: EmbeddingConfig::new(self.vocab_size, self.hidden).init(device),
@@ -77,8 +82,12 @@ impl BertLayer {
         let v = split(self.value.forward(x.clone()));
         let scores = q.matmul(k.swap_dims(2, 3)).div_scalar((d as f64).sqrt()) + bias;
         let context = softmax(scores, 3).matmul(v).swap_dims(1, 2).reshape([b, t, h]);
-        let x = self.attention_layer_norm.forward(x + self.attention_output.forward(context));
-        let y = self.output.forward(self.activation.forward(self.intermediate.forward(x.clone())));
+        let x = self
+            .attention_layer_norm
+            .forward(x + self.attention_output.forward(context));
+        let y = self
+            .output
+            .forward(self.activation.forward(self.intermediate.forward(x.clone())));
         self.output_layer_norm.forward(x + y)
     }
 }
@@ -97,7 +106,9 @@ impl BertEncoder {
     pub fn forward(&self, ids: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<3> {
         let [b, t] = ids.dims();
         let device = ids.device();
-        let positions = Tensor::<1, Int>::arange(0..t as i64, &device).reshape([1, t]).repeat_dim(0, b);
+        let positions = Tensor::<1, Int>::arange(0..t as i64, &device)
+            .reshape([1, t])
+            .repeat_dim(0, b);
         let types = Tensor::<2, Int>::zeros([b, t], &device);
         let x = self.word_embeddings.forward(ids)
             + self.position_embeddings.forward(positions)
@@ -120,6 +131,120 @@ impl BertEncoder {
     }
 }
 
+/// Where imported weights come from: a tensor by its Hugging Face `BertModel` name and shape
+/// (matrices as `[out, in]`, as PyTorch stores them).
+pub trait TensorSource {
+    type Error;
+    fn tensor(&mut self, name: &str, shape: &[usize]) -> Result<Vec<f32>, Self::Error>;
+}
+
+fn param<const D: usize, S: TensorSource>(
+    source: &mut S,
+    name: &str,
+    shape: [usize; D],
+    device: &Device,
+) -> Result<Param<Tensor<D>>, S::Error> {
+    let values = source.tensor(name, &shape)?;
+    Ok(Param::from_tensor(Tensor::from_data(
+        TensorData::new(values, shape),
+        device,
+    )))
+}
+
+fn load_linear<S: TensorSource>(
+    linear: &mut Linear,
+    source: &mut S,
+    name: &str,
+    device: &Device,
+) -> Result<(), S::Error> {
+    let [input, output] = linear.weight.dims();
+    // burn keeps `[in, out]`; the file has PyTorch's `[out, in]`.
+    let w: Param<Tensor<2>> = param(source, &format!("{name}.weight"), [output, input], device)?;
+    linear.weight = Param::from_tensor(w.val().transpose());
+    linear.bias = Some(param(source, &format!("{name}.bias"), [output], device)?);
+    Ok(())
+}
+
+fn load_layer_norm<S: TensorSource>(
+    norm: &mut LayerNorm,
+    source: &mut S,
+    name: &str,
+    device: &Device,
+) -> Result<(), S::Error> {
+    let [d] = norm.gamma.dims();
+    norm.gamma = param(source, &format!("{name}.weight"), [d], device)?;
+    norm.beta = Some(param(source, &format!("{name}.bias"), [d], device)?);
+    Ok(())
+}
+
+fn load_embedding<S: TensorSource>(
+    embedding: &mut Embedding,
+    source: &mut S,
+    name: &str,
+    device: &Device,
+) -> Result<(), S::Error> {
+    let [n, d] = embedding.weight.dims();
+    embedding.weight = param(source, &format!("{name}.weight"), [n, d], device)?;
+    Ok(())
+}
+
+impl BertEncoder {
+    /// Replaces every parameter with the tensor of the same Hugging Face name from `source`.
+    pub fn load_from<S: TensorSource>(mut self, source: &mut S, device: &Device) -> Result<Self, S::Error> {
+        load_embedding(
+            &mut self.word_embeddings,
+            source,
+            "embeddings.word_embeddings",
+            device,
+        )?;
+        load_embedding(
+            &mut self.position_embeddings,
+            source,
+            "embeddings.position_embeddings",
+            device,
+        )?;
+        load_embedding(
+            &mut self.token_type_embeddings,
+            source,
+            "embeddings.token_type_embeddings",
+            device,
+        )?;
+        load_layer_norm(
+            &mut self.embeddings_layer_norm,
+            source,
+            "embeddings.LayerNorm",
+            device,
+        )?;
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            let n = |s: &str| format!("encoder.layer.{i}.{s}");
+            load_linear(&mut layer.query, source, &n("attention.self.query"), device)?;
+            load_linear(&mut layer.key, source, &n("attention.self.key"), device)?;
+            load_linear(&mut layer.value, source, &n("attention.self.value"), device)?;
+            load_linear(
+                &mut layer.attention_output,
+                source,
+                &n("attention.output.dense"),
+                device,
+            )?;
+            load_layer_norm(
+                &mut layer.attention_layer_norm,
+                source,
+                &n("attention.output.LayerNorm"),
+                device,
+            )?;
+            load_linear(&mut layer.intermediate, source, &n("intermediate.dense"), device)?;
+            load_linear(&mut layer.output, source, &n("output.dense"), device)?;
+            load_layer_norm(
+                &mut layer.output_layer_norm,
+                source,
+                &n("output.LayerNorm"),
+                device,
+            )?;
+        }
+        Ok(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,12 +253,19 @@ mod tests {
     fn padding_does_not_change_the_pooled_vector() {
         let device = Device::flex();
         device.seed(3);
-        let cfg = BertConfig::new(30).with_hidden(16).with_layers(2).with_heads(4).with_intermediate(32);
+        let cfg = BertConfig::new(30)
+            .with_hidden(16)
+            .with_layers(2)
+            .with_heads(4)
+            .with_intermediate(32);
         let model = cfg.init(&device);
         let ids = |v: Vec<i64>, t| Tensor::<2, Int>::from_data(TensorData::new(v, [1, t]), &device);
         let mask = |v: Vec<f32>, t| Tensor::<2>::from_data(TensorData::new(v, [1, t]), &device);
         let short = model.pooled(ids(vec![0, 5, 7, 2], 4), mask(vec![1.0; 4], 4));
-        let padded = model.pooled(ids(vec![0, 5, 7, 2, 1, 1], 6), mask(vec![1., 1., 1., 1., 0., 0.], 6));
+        let padded = model.pooled(
+            ids(vec![0, 5, 7, 2, 1, 1], 6),
+            mask(vec![1., 1., 1., 1., 0., 0.], 6),
+        );
         let a = short.into_data().try_into_vec::<f32>().unwrap();
         let p = padded.into_data().try_into_vec::<f32>().unwrap();
         assert_eq!(a.len(), 16);

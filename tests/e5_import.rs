@@ -1,0 +1,177 @@
+//! Importing multilingual-e5-small: the pruned tokenizer gives the original ids (after
+//! remapping) on varied synthetic text and on every dataset text, and the burn encoder
+//! reproduces an independent numpy forward pass (`tests/reference/e5_reference.py`) to 1e-4.
+//! Needs the fetched weights (`bash scripts/fetch-e5.sh`, which `scripts/test.sh` runs); without
+//! them each test says so and returns.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use burn::module::Module;
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+use sosrisk::import::{QUERY_PREFIX, import};
+use sosrisk::model::bert::{BertConfig, BertEncoder};
+use tokenizers::Tokenizer;
+
+fn fetched() -> Option<PathBuf> {
+    let dir = std::env::var_os("SOSRISK_E5_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/sosrisk/e5")))?;
+    if dir.join("e5-small-q4.bin").is_file() && dir.join("tokenizer.json").is_file() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "skipped: no e5 weights in {} (run scripts/fetch-e5.sh)",
+            dir.display()
+        );
+        None
+    }
+}
+
+fn dataset_texts() -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/sos1k/sos1k.csv");
+    match sosrisk::data::read_labelled(&path) {
+        Ok(ds) => ds.posts.into_iter().map(|p| p.text).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+struct Imported {
+    _dir: tempfile::TempDir,
+    original: Tokenizer,
+    pruned: Tokenizer,
+    old_ids: Vec<u32>,
+    config: BertConfig,
+    weights: PathBuf,
+}
+
+/// One import for all tests, keeping the dataset texts' pieces as `sosrisk import` does.
+fn imported() -> Option<&'static Imported> {
+    static IMPORTED: OnceLock<Option<Imported>> = OnceLock::new();
+    IMPORTED
+        .get_or_init(|| {
+            let src = fetched()?;
+            let dir = tempfile::tempdir().unwrap();
+            let out = dir.path().join("e5");
+            import(
+                &src.join("e5-small-q4.bin"),
+                &src.join("tokenizer.json"),
+                &dataset_texts(),
+                &out,
+            )
+            .unwrap();
+            let config: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+            Some(Imported {
+                original: Tokenizer::from_file(src.join("tokenizer.json")).unwrap(),
+                pruned: Tokenizer::from_file(out.join("tokenizer.json")).unwrap(),
+                old_ids: serde_json::from_value(config["old_ids"].clone()).unwrap(),
+                config: serde_json::from_value(config["encoder"].clone()).unwrap(),
+                weights: out.join("weights.bpk"),
+                _dir: dir,
+            })
+        })
+        .as_ref()
+}
+
+fn same_ids(imp: &Imported, text: &str) -> bool {
+    let text = format!("{QUERY_PREFIX}{text}");
+    let original = imp.original.encode(text.as_str(), true).unwrap();
+    let pruned = imp.pruned.encode(text.as_str(), true).unwrap();
+    let remapped: Vec<u32> = pruned
+        .get_ids()
+        .iter()
+        .map(|&i| imp.old_ids[i as usize])
+        .collect();
+    remapped == original.get_ids()
+}
+
+/// Deterministic varied text: CJK ideographs (common and rare), CJK and full-width punctuation,
+/// digits, spaces and emoji, in runs of varying length.
+fn synthetic_texts(n: usize) -> Vec<String> {
+    let pools: [&[(u32, u32)]; 5] = [
+        &[(0x4e00, 0x9fa5)],
+        &[(0x3400, 0x4dbf), (0x4e00, 0x9fff)],
+        &[(0x3001, 0x3011), (0xff01, 0xff0f), (0xff1a, 0xff20)],
+        &[(0x30, 0x39), (0x20, 0x20)],
+        &[(0x1f600, 0x1f64f), (0x2600, 0x26ff)],
+    ];
+    let mut state: u64 = 0x5eed;
+    let mut next = move |m: u64| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) % m
+    };
+    (0..n)
+        .map(|_| {
+            let len = 1 + next(60) as usize;
+            (0..len)
+                .filter_map(|_| {
+                    let pool = pools[[0, 0, 0, 0, 1, 2, 2, 3, 4][next(9) as usize]];
+                    let (lo, hi) = pool[next(pool.len() as u64) as usize];
+                    char::from_u32(lo + next(u64::from(hi - lo + 1)) as u32)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn pruned_tokenizer_gives_the_original_ids() {
+    let Some(imp) = imported() else { return };
+    assert!(
+        imp.old_ids.len() < 30_000,
+        "pruned to {} pieces",
+        imp.old_ids.len()
+    );
+    let texts = synthetic_texts(5000);
+    let differ = texts.iter().filter(|t| !same_ids(imp, t)).count();
+    assert_eq!(
+        differ,
+        0,
+        "{differ} of {} synthetic texts tokenise differently",
+        texts.len()
+    );
+    let data = dataset_texts();
+    let differ = data.iter().filter(|t| !same_ids(imp, t)).count();
+    assert_eq!(
+        differ,
+        0,
+        "{differ} of {} dataset texts tokenise differently",
+        data.len()
+    );
+}
+
+#[test]
+fn encoder_matches_the_numpy_reference() {
+    let Some(imp) = imported() else { return };
+    let reference: serde_json::Value =
+        serde_json::from_str(include_str!("reference/e5_reference.json")).unwrap();
+    let device = Device::flex();
+    let record = ModuleRecord::load(&imp.weights).unwrap();
+    let encoder: BertEncoder = imp.config.init(&device).load_record(record);
+    for case in reference["cases"].as_array().unwrap() {
+        let text = format!("{QUERY_PREFIX}{}", case["text"].as_str().unwrap());
+        let ids = imp.pruned.encode(text.as_str(), true).unwrap().get_ids().to_vec();
+        let original: Vec<u32> = ids.iter().map(|&i| imp.old_ids[i as usize]).collect();
+        let expected_ids: Vec<u32> = serde_json::from_value(case["ids"].clone()).unwrap();
+        assert_eq!(original, expected_ids, "token ids of {text}");
+        let n = ids.len();
+        let ids = Tensor::<2, Int>::from_data(
+            TensorData::new(ids.iter().map(|&i| i64::from(i)).collect::<Vec<_>>(), [1, n]),
+            &device,
+        );
+        let pooled = encoder.pooled(ids, Tensor::ones([1, n], &device));
+        let ours = pooled.into_data().try_into_vec::<f32>().unwrap();
+        let theirs: Vec<f64> = serde_json::from_value(case["pooled"].clone()).unwrap();
+        assert_eq!(ours.len(), theirs.len());
+        let worst = ours
+            .iter()
+            .zip(&theirs)
+            .map(|(a, b)| (f64::from(*a) - b).abs())
+            .fold(0.0, f64::max);
+        assert!(worst < 1e-4, "{text}: largest difference {worst}");
+    }
+}
