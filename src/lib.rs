@@ -17,6 +17,8 @@ pub mod artifact;
 #[cfg(not(target_family = "wasm"))]
 pub mod data;
 #[cfg(not(target_family = "wasm"))]
+pub mod finetune;
+#[cfg(not(target_family = "wasm"))]
 pub mod import;
 #[cfg(not(target_family = "wasm"))]
 pub mod report;

@@ -133,7 +133,7 @@ pub struct Trained {
 
 /// Small deterministic generator for shuffling (SplitMix64): the same seed gives the same
 /// order on every platform.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -144,7 +144,7 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    fn shuffle<T>(&mut self, items: &mut [T]) {
+    pub(crate) fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {
             let j = (self.next() % (i as u64 + 1)) as usize;
             items.swap(i, j);
@@ -193,31 +193,43 @@ fn encode_all(tokenizer: &CharTokenizer, examples: &[Example]) -> Result<Vec<Enc
 }
 
 /// How much each class counts in the loss.
-struct LossWeights {
+pub(crate) struct LossWeights {
     level: Vec<f32>,
     binary: f64,
 }
 
 impl LossWeights {
-    fn new(train: &[Encoded], cfg: &TrainConfig) -> Self {
+    /// `balance` weighs levels by sklearn's "balanced" rule, n / (classes × count), over the
+    /// levels present in `levels`; `binary` scales the binary head's loss.
+    pub(crate) fn new(levels: impl Iterator<Item = usize>, balance: bool, binary: f64) -> Self {
         let mut counts = [0usize; N_LEVELS];
-        for e in train {
-            counts[e.level] += 1;
+        for level in levels {
+            counts[level] += 1;
         }
-        // sklearn's "balanced": n / (classes × count), over the levels present.
+        let n: usize = counts.iter().sum();
         let present = counts.iter().filter(|&&c| c > 0).count().max(1);
         let level = counts
             .iter()
-            .map(|&c| match (cfg.balance_levels, c) {
+            .map(|&c| match (balance, c) {
                 (false, _) => 1.0,
                 (true, 0) => 0.0,
-                (true, c) => (train.len() as f64 / (present * c) as f64) as f32,
+                (true, c) => (n as f64 / (present * c) as f64) as f32,
             })
             .collect();
-        Self {
-            level,
-            binary: cfg.binary_loss_weight,
-        }
+        Self { level, binary }
+    }
+
+    /// Both heads' weighted cross-entropy for rows labelled `(level, binary)`.
+    pub(crate) fn loss(
+        &self,
+        logits: Logits,
+        labels: &[(usize, Option<usize>)],
+        device: &Device,
+    ) -> Tensor<1> {
+        let levels: Vec<Option<usize>> = labels.iter().map(|l| Some(l.0)).collect();
+        let binary: Vec<Option<usize>> = labels.iter().map(|l| l.1).collect();
+        weighted_cross_entropy(logits.level, &levels, &self.level, device)
+            + weighted_cross_entropy(logits.binary, &binary, &[1.0, 1.0], device).mul_scalar(self.binary)
     }
 }
 
@@ -233,13 +245,11 @@ fn loss(
 }
 
 fn batch_loss(logits: Logits, rows: &[&Encoded], weights: &LossWeights, device: &Device) -> Tensor<1> {
-    let levels: Vec<Option<usize>> = rows.iter().map(|r| Some(r.level)).collect();
-    let binary: Vec<Option<usize>> = rows.iter().map(|r| r.binary).collect();
-    weighted_cross_entropy(logits.level, &levels, &weights.level, device)
-        + weighted_cross_entropy(logits.binary, &binary, &[1.0, 1.0], device).mul_scalar(weights.binary)
+    let labels: Vec<(usize, Option<usize>)> = rows.iter().map(|r| (r.level, r.binary)).collect();
+    weights.loss(logits, &labels, device)
 }
 
-fn scalar(t: Tensor<1>) -> f64 {
+pub(crate) fn scalar(t: Tensor<1>) -> f64 {
     t.into_data().try_into_vec::<f32>().expect("f32 loss")[0] as f64
 }
 
@@ -351,7 +361,11 @@ impl MemberRun<'_> {
                 .with_weight_decay(Some(WeightDecayConfig::new(cfg.weight_decay as f32)))
                 .init(),
         };
-        let weights = LossWeights::new(train_enc, cfg);
+        let weights = LossWeights::new(
+            train_enc.iter().map(|e| e.level),
+            cfg.balance_levels,
+            cfg.binary_loss_weight,
+        );
         let mut rng = Rng(self.seed);
         let mut order: Vec<usize> = (0..train_enc.len()).collect();
         let mut history = Vec::new();
@@ -482,7 +496,7 @@ pub fn best_threshold(scored: &[(f32, usize)]) -> f32 {
     best.1
 }
 
-fn argmax_rows(t: Tensor<2>) -> Vec<usize> {
+pub(crate) fn argmax_rows(t: Tensor<2>) -> Vec<usize> {
     let [_, k] = t.dims();
     let values = t.into_data().try_into_vec::<f32>().expect("f32 logits");
     values.chunks(k).map(crate::infer::argmax).collect()

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use sosrisk::artifact;
 use sosrisk::data::{self, Post};
+use sosrisk::finetune::FinetuneConfig;
 use sosrisk::infer::{Classifier, Prediction};
 use sosrisk::labels::{self, N_LEVELS};
 use sosrisk::metrics::Scores;
@@ -49,6 +50,28 @@ pub fn run_command(command: Command) -> Result<()> {
             backend,
         } => eval_command(&model, &data, split.as_deref(), json, report.as_deref(), backend),
         Command::Cv { args, out } => cv_command(&args, out.as_deref()),
+        Command::Finetune {
+            encoder,
+            data,
+            val_fold,
+            epochs,
+            lr,
+            batch_size,
+            seed,
+            freeze_encoder,
+            out,
+            backend,
+        } => {
+            let cfg = FinetuneConfig {
+                seed,
+                epochs,
+                learning_rate: lr,
+                batch_size,
+                freeze_encoder,
+                ..FinetuneConfig::default()
+            };
+            finetune_command(&encoder, &data, val_fold, &cfg, out.as_deref(), backend)
+        }
         Command::Import {
             q4,
             tokenizer,
@@ -363,6 +386,37 @@ fn cv_command(args: &TrainArgs, out: Option<&Path>) -> Result<()> {
     }
     if let Some(out) = out {
         std::fs::write(out, serde_json::to_string_pretty(&summary)? + "\n")
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
+    Ok(())
+}
+
+fn finetune_command(
+    encoder: &Path,
+    data_path: &Path,
+    val_fold: usize,
+    cfg: &FinetuneConfig,
+    out: Option<&Path>,
+    backend: Backend,
+) -> Result<()> {
+    let ds = data::read_labelled(data_path)?;
+    let (train_posts, val_posts) = ds.fold_split(val_fold);
+    let report = sosrisk::finetune::finetune(
+        encoder,
+        &examples(&train_posts),
+        &examples(&val_posts),
+        &examples(&test_posts(&ds)),
+        cfg,
+        &device(backend),
+        true,
+    )?;
+    println!("best epoch {}", report.best_epoch);
+    println!("validation (fold {val_fold}): {}", one_line(&report.validation));
+    if let Some(t) = &report.test {
+        println!("test:                {}", one_line(t));
+    }
+    if let Some(out) = out {
+        std::fs::write(out, serde_json::to_string_pretty(&report)? + "\n")
             .with_context(|| format!("writing {}", out.display()))?;
     }
     Ok(())

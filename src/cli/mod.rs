@@ -164,6 +164,33 @@ pub enum Command {
         #[arg(long, default_value = "runs/e5")]
         out: PathBuf,
     },
+    /// Fine-tune an imported encoder with both heads on folds ≠ --val-fold, select on it, and
+    /// report validation and test scores (experimental: writes the report, not yet a model).
+    Finetune {
+        /// Encoder directory written by `sosrisk import`.
+        #[arg(long, default_value = "runs/e5")]
+        encoder: PathBuf,
+        #[arg(long, default_value = DEFAULT_DATA)]
+        data: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        val_fold: usize,
+        #[arg(long, default_value_t = 6)]
+        epochs: usize,
+        #[arg(long, default_value_t = 5e-5)]
+        lr: f64,
+        #[arg(long, default_value_t = 16)]
+        batch_size: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Train the heads only.
+        #[arg(long)]
+        freeze_encoder: bool,
+        /// Write the report (settings, per-epoch and final scores) as JSON here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "flex")]
+        backend: Backend,
+    },
     /// Classify texts: an argument, --file (one text per line, or a CSV with a text column), or stdin.
     Predict {
         /// The text to classify.

@@ -3,9 +3,15 @@
 //! tokens. Parameter names follow Hugging Face's `BertModel`, so imported weights map by name.
 
 use burn::module::Param;
-use burn::nn::{Embedding, EmbeddingConfig, Gelu, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::nn::{
+    Dropout, DropoutConfig, Embedding, EmbeddingConfig, Gelu, LayerNorm, LayerNormConfig, Linear,
+    LinearConfig,
+};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
+
+use crate::labels::N_LEVELS;
+use crate::model::Logits;
 
 #[derive(Config, Debug, PartialEq)]
 pub struct BertConfig {
@@ -128,6 +134,34 @@ impl BertEncoder {
         let h = hidden.dims()[2];
         let m = mask.unsqueeze_dim::<3>(2);
         (hidden * m.clone()).sum_dim(1).reshape([b, h]) / m.sum_dim(1).reshape([b, 1])
+    }
+}
+
+/// The encoder with the two heads on its mean-pooled output, for fine-tuning.
+#[derive(Module, Debug)]
+pub struct BertClassifier {
+    pub encoder: BertEncoder,
+    dropout: Dropout,
+    level_head: Linear,
+    binary_head: Linear,
+}
+
+impl BertClassifier {
+    pub fn new(encoder: BertEncoder, hidden: usize, dropout: f64, device: &Device) -> Self {
+        Self {
+            encoder,
+            dropout: DropoutConfig::new(dropout).init(),
+            level_head: LinearConfig::new(hidden, N_LEVELS).init(device),
+            binary_head: LinearConfig::new(hidden, 2).init(device),
+        }
+    }
+
+    pub fn forward(&self, ids: Tensor<2, Int>, mask: Tensor<2>) -> Logits {
+        let pooled = self.dropout.forward(self.encoder.pooled(ids, mask));
+        Logits {
+            level: self.level_head.forward(pooled.clone()),
+            binary: self.binary_head.forward(pooled),
+        }
     }
 }
 
