@@ -113,7 +113,6 @@ fn batch(rows: &[&Row], device: &Device) -> (Tensor<2, Int>, Tensor<2>) {
 }
 
 fn scores(model: &BertClassifier, rows: &[Row], device: &Device) -> Scores {
-    let (mut level, mut binary) = (Vec::new(), Vec::new());
     // Similar lengths together: less padding.
     let mut order: Vec<usize> = (0..rows.len()).collect();
     order.sort_by_key(|&i| rows[i].ids.len());
@@ -130,15 +129,8 @@ fn scores(model: &BertClassifier, rows: &[Row], device: &Device) -> Scores {
             preds[i] = (l, b);
         }
     }
-    for (row, (l, b)) in rows.iter().zip(preds) {
-        level.push((row.level, l));
-        if let Some(t) = row.binary {
-            binary.push((t, b));
-        }
-    }
-    let (lt, lp): (Vec<usize>, Vec<usize>) = level.into_iter().unzip();
-    let (bt, bp): (Vec<usize>, Vec<usize>) = binary.into_iter().unzip();
-    Scores::compute(&lt, &lp, (!bt.is_empty()).then_some((&bt[..], &bp[..])))
+    let labels: Vec<(usize, Option<usize>)> = rows.iter().map(|r| (r.level, r.binary)).collect();
+    Scores::of_predictions(&labels, &preds)
 }
 
 /// Fine-tunes the encoder in `encoder_dir` on `train`, keeps the epoch with the best mean of

@@ -190,6 +190,23 @@ impl Scores {
         }
     }
 
+    /// Scores of predictions `(level, binary)` against labels `(level, binary if annotated)`;
+    /// the binary scores use the rows with a binary label and are `None` when no row has one.
+    pub fn of_predictions(labels: &[(usize, Option<usize>)], preds: &[(usize, usize)]) -> Self {
+        let level_true: Vec<usize> = labels.iter().map(|l| l.0).collect();
+        let level_pred: Vec<usize> = preds.iter().map(|p| p.0).collect();
+        let (bt, bp): (Vec<usize>, Vec<usize>) = labels
+            .iter()
+            .zip(preds)
+            .filter_map(|(l, p)| l.1.map(|b| (b, p.1)))
+            .unzip();
+        Self::compute(
+            &level_true,
+            &level_pred,
+            (!bt.is_empty()).then_some((&bt[..], &bp[..])),
+        )
+    }
+
     /// `binary` holds (true, predicted) binary labels where the data has them.
     pub fn compute(level_true: &[usize], level_pred: &[usize], binary: Option<(&[usize], &[usize])>) -> Self {
         Scores {

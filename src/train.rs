@@ -438,17 +438,9 @@ fn validate(
         level_pred.extend(argmax_rows(logits.level));
         binary_pred.extend(argmax_rows(logits.binary));
     }
-    let level_true: Vec<usize> = val_enc.iter().map(|e| e.level).collect();
-    let (bt, bp): (Vec<usize>, Vec<usize>) = val_enc
-        .iter()
-        .zip(&binary_pred)
-        .filter_map(|(e, p)| e.binary.map(|b| (b, *p)))
-        .unzip();
-    let scores = Scores::compute(
-        &level_true,
-        &level_pred,
-        (!bt.is_empty()).then_some((&bt[..], &bp[..])),
-    );
+    let labels: Vec<(usize, Option<usize>)> = val_enc.iter().map(|e| (e.level, e.binary)).collect();
+    let preds: Vec<(usize, usize)> = level_pred.into_iter().zip(binary_pred).collect();
+    let scores = Scores::of_predictions(&labels, &preds);
     (total / val_enc.len() as f64, scores)
 }
 
@@ -556,18 +548,10 @@ pub fn evaluate(
         let texts: Vec<&str> = chunk.iter().map(|e| e.text.as_str()).collect();
         preds.extend(clf.predict(&texts).map_err(|(i, e)| (c * CHUNK + i, e))?);
     }
-    let level_true: Vec<usize> = examples.iter().map(|e| e.level).collect();
-    let level_pred: Vec<usize> = preds.iter().map(|p| p.level).collect();
-    let binary: Vec<(usize, usize)> = examples
+    let labels: Vec<(usize, Option<usize>)> = examples.iter().map(|e| (e.level, e.binary)).collect();
+    let calls: Vec<(usize, usize)> = preds
         .iter()
-        .zip(&preds)
-        .filter_map(|(e, p)| e.binary.map(|b| (b, usize::from(p.high_risk))))
+        .map(|p| (p.level, usize::from(p.high_risk)))
         .collect();
-    let (bt, bp): (Vec<usize>, Vec<usize>) = binary.into_iter().unzip();
-    let scores = Scores::compute(
-        &level_true,
-        &level_pred,
-        (!bt.is_empty()).then_some((&bt[..], &bp[..])),
-    );
-    Ok((scores, preds))
+    Ok((Scores::of_predictions(&labels, &calls), preds))
 }
