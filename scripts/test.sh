@@ -18,5 +18,7 @@ echo "== cargo fmt --check"
 cargo fmt --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
+echo "== cargo check --lib --target wasm32-unknown-unknown (the shared code the web app will use)"
+cargo check --lib --target wasm32-unknown-unknown
 echo "== cargo test"
 cargo test
