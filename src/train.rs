@@ -555,3 +555,25 @@ pub fn evaluate(
         .collect();
     Ok((Scores::of_predictions(&labels, &calls), preds))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threshold_separates_the_classes_and_defaults_to_half() {
+        let scored = [(0.1, 0), (0.2, 0), (0.3, 1), (0.35, 1), (0.9, 1)];
+        let t = best_threshold(&scored);
+        assert!(t > 0.2 && t <= 0.3, "threshold {t}");
+        assert_eq!(best_threshold(&[]), 0.5);
+    }
+
+    #[test]
+    fn balanced_weights_favour_rare_levels() {
+        let w = LossWeights::new([0, 0, 0, 1].into_iter(), true, 1.0);
+        assert!(w.level[1] > w.level[0]);
+        assert_eq!(w.level[5], 0.0, "absent levels get no weight");
+        let flat = LossWeights::new([0, 0, 0, 1].into_iter(), false, 1.0);
+        assert!(flat.level.iter().all(|&x| x == 1.0));
+    }
+}
