@@ -12,13 +12,12 @@ use crate::labels::N_LEVELS;
 pub enum DataError {
     #[error("{path}: cannot read: {source}")]
     Io { path: PathBuf, source: std::io::Error },
-    #[error(
-        "{path}: missing column {column:?} in the header (found: {found}); expected columns id,text,level and optionally binary,split,fold"
-    )]
+    #[error("{path}: missing column {column:?} in the header (found: {found}); expected columns {expected}")]
     MissingColumn {
         path: PathBuf,
         column: &'static str,
         found: String,
+        expected: String,
     },
     #[error("{path}, line {line}: column {column:?} is {value:?}; expected {expected}")]
     BadValue {
@@ -122,6 +121,11 @@ impl Columns {
                     path: path.into(),
                     column,
                     found: names.join(","),
+                    expected: if optional.is_empty() {
+                        required.join(",")
+                    } else {
+                        format!("{} and optionally {}", required.join(","), optional.join(","))
+                    },
                 })?;
             index.push((column, Some(at)));
         }
@@ -243,6 +247,21 @@ impl Dataset {
             .cloned()
             .partition(|p| p.fold != Some(val_fold))
     }
+}
+
+/// The `text` column of any CSV, with the line each text is on; empty texts are kept (the
+/// classifier refuses them, naming the line).
+pub fn read_text_column(path: &Path) -> Result<Vec<(u64, String)>, DataError> {
+    let mut reader = open(path)?;
+    let headers = reader.headers().map_err(|e| csv_error(path, e))?.clone();
+    let cols = Columns::find(path, &headers, &["text"], &[])?;
+    let mut texts = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| csv_error(path, e))?;
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        texts.push((line, cols.get(&record, "text").unwrap_or("").to_string()));
+    }
+    Ok(texts)
 }
 
 /// One row of the augmentation pool.

@@ -441,34 +441,14 @@ fn import_command(q4: &Path, tokenizer: &Path, text_files: &[PathBuf], out: &Pat
 
 /// Texts to classify with where each came from (for error messages).
 fn read_texts(file: &Path) -> Result<Vec<(String, String)>> {
-    let bytes = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
     if file.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
-        let mut reader = csv::ReaderBuilder::new().from_reader(&bytes[..]);
-        let headers = reader
-            .headers()
-            .with_context(|| format!("{}: cannot read the CSV header", file.display()))?
-            .clone();
-        let col = headers
-            .iter()
-            .position(|h| h.trim_start_matches('\u{feff}').trim() == "text")
-            .with_context(|| format!("{}: no \"text\" column in the header", file.display()))?;
-        let mut texts = Vec::new();
-        for record in reader.records() {
-            let record = record.map_err(|e| {
-                let line = e.position().map_or(0, |p| p.line());
-                anyhow::anyhow!(
-                    "{}, line {line}: malformed CSV or invalid UTF-8: {e}",
-                    file.display()
-                )
-            })?;
-            let line = record.position().map_or(0, |p| p.line());
-            texts.push((
-                format!("{}, line {line}", file.display()),
-                record.get(col).unwrap_or("").to_string(),
-            ));
-        }
-        return Ok(texts);
+        let rows = data::read_text_column(file)?;
+        return Ok(rows
+            .into_iter()
+            .map(|(line, text)| (format!("{}, line {line}", file.display()), text))
+            .collect());
     }
+    let bytes = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
     let mut texts = Vec::new();
     for (i, raw) in bytes.split(|b| *b == b'\n').enumerate() {
         let line = std::str::from_utf8(raw)
