@@ -9,15 +9,23 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::prelude::*;
-use burn::store::ModuleRecord;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 use tokenizers::Tokenizer;
 
-use crate::import::QUERY_PREFIX;
+use crate::import::{ImportError, ImportedEncoder, QUERY_PREFIX};
 use crate::metrics::Scores;
-use crate::model::bert::{BertClassifier, BertConfig};
+use crate::model::bert::BertClassifier;
 use crate::train::{Example, LossWeights, Rng, argmax_rows, scalar};
+
+#[derive(Debug, Error)]
+pub enum FinetuneError {
+    #[error(transparent)]
+    Encoder(#[from] ImportError),
+    #[error(transparent)]
+    Text(#[from] crate::Error),
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FinetuneConfig {
@@ -143,25 +151,13 @@ pub fn finetune(
     cfg: &FinetuneConfig,
     device: &Device,
     progress: bool,
-) -> Result<FinetuneReport, crate::Error> {
-    let config_error = |detail: String| crate::Error::Config {
-        what: encoder_dir.join("config.json").display().to_string(),
-        detail,
-    };
-    let manifest: serde_json::Value = std::fs::read(encoder_dir.join("config.json"))
-        .map_err(|e| config_error(e.to_string()))
-        .and_then(|b| serde_json::from_slice(&b).map_err(|e| config_error(e.to_string())))?;
-    let bert: BertConfig =
-        serde_json::from_value(manifest["encoder"].clone()).map_err(|e| config_error(e.to_string()))?;
-    let tokenizer =
-        Tokenizer::from_file(encoder_dir.join("tokenizer.json")).map_err(|e| crate::Error::Tokenizer {
-            what: encoder_dir.join("tokenizer.json").display().to_string(),
-            detail: e.to_string(),
-        })?;
-    let record = ModuleRecord::load(encoder_dir.join("weights.bpk")).map_err(|e| crate::Error::Weights {
-        what: encoder_dir.join("weights.bpk").display().to_string(),
-        detail: format!("{e:?}"),
-    })?;
+) -> Result<FinetuneReport, FinetuneError> {
+    let ImportedEncoder {
+        config: bert,
+        tokenizer,
+        weights: record,
+        ..
+    } = ImportedEncoder::read(encoder_dir)?;
     let (train_rows, val_rows, test_rows) = (
         encode(&tokenizer, train, cfg.max_tokens)?,
         encode(&tokenizer, val, cfg.max_tokens)?,

@@ -26,6 +26,44 @@ pub enum ImportError {
     Tokenizer { path: PathBuf, detail: String },
     #[error("{what}: {detail}")]
     Weights { what: String, detail: String },
+    #[error("{path}: not an encoder directory written by `sosrisk import`: {detail}")]
+    Encoder { path: PathBuf, detail: String },
+}
+
+/// An encoder directory written by [`import`], read back.
+pub struct ImportedEncoder {
+    pub config: BertConfig,
+    /// The pruned tokenizer.
+    pub tokenizer: tokenizers::Tokenizer,
+    /// For each pruned id, the original one.
+    pub old_ids: Vec<u32>,
+    pub weights: burn::store::ModuleRecord,
+}
+
+impl ImportedEncoder {
+    pub fn read(dir: &Path) -> Result<Self, ImportError> {
+        let bad = |file: &str, detail: String| ImportError::Encoder {
+            path: dir.join(file),
+            detail,
+        };
+        let config = std::fs::read(dir.join("config.json")).map_err(|source| ImportError::Read {
+            path: dir.join("config.json"),
+            source,
+        })?;
+        let manifest: Value =
+            serde_json::from_slice(&config).map_err(|e| bad("config.json", e.to_string()))?;
+        fn field<T: serde::de::DeserializeOwned>(manifest: &Value, name: &str) -> Result<T, String> {
+            serde_json::from_value(manifest[name].clone()).map_err(|e| format!("{name}: {e}"))
+        }
+        Ok(Self {
+            config: field(&manifest, "encoder").map_err(|e| bad("config.json", e))?,
+            old_ids: field(&manifest, "old_ids").map_err(|e| bad("config.json", e))?,
+            tokenizer: tokenizers::Tokenizer::from_file(dir.join("tokenizer.json"))
+                .map_err(|e| bad("tokenizer.json", e.to_string()))?,
+            weights: burn::store::ModuleRecord::load(dir.join("weights.bpk"))
+                .map_err(|e| bad("weights.bpk", format!("{e:?}")))?,
+        })
+    }
 }
 
 /// The header numbers of the 4-bit file.

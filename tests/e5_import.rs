@@ -9,9 +9,8 @@ use std::sync::OnceLock;
 
 use burn::module::Module;
 use burn::prelude::*;
-use burn::store::ModuleRecord;
-use sosrisk::import::{QUERY_PREFIX, import};
-use sosrisk::model::bert::{BertConfig, BertEncoder};
+use sosrisk::import::{ImportedEncoder, QUERY_PREFIX, import};
+use sosrisk::model::bert::BertEncoder;
 use tokenizers::Tokenizer;
 
 fn fetched() -> Option<PathBuf> {
@@ -40,10 +39,7 @@ fn dataset_texts() -> Vec<String> {
 struct Imported {
     _dir: tempfile::TempDir,
     original: Tokenizer,
-    pruned: Tokenizer,
-    old_ids: Vec<u32>,
-    config: BertConfig,
-    weights: PathBuf,
+    encoder: ImportedEncoder,
 }
 
 /// One import for all tests, keeping the dataset texts' pieces as `sosrisk import` does.
@@ -61,14 +57,9 @@ fn imported() -> Option<&'static Imported> {
                 &out,
             )
             .unwrap();
-            let config: serde_json::Value =
-                serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
             Some(Imported {
                 original: Tokenizer::from_file(src.join("tokenizer.json")).unwrap(),
-                pruned: Tokenizer::from_file(out.join("tokenizer.json")).unwrap(),
-                old_ids: serde_json::from_value(config["old_ids"].clone()).unwrap(),
-                config: serde_json::from_value(config["encoder"].clone()).unwrap(),
-                weights: out.join("weights.bpk"),
+                encoder: ImportedEncoder::read(&out).unwrap(),
                 _dir: dir,
             })
         })
@@ -78,11 +69,11 @@ fn imported() -> Option<&'static Imported> {
 fn same_ids(imp: &Imported, text: &str) -> bool {
     let text = format!("{QUERY_PREFIX}{text}");
     let original = imp.original.encode(text.as_str(), true).unwrap();
-    let pruned = imp.pruned.encode(text.as_str(), true).unwrap();
+    let pruned = imp.encoder.tokenizer.encode(text.as_str(), true).unwrap();
     let remapped: Vec<u32> = pruned
         .get_ids()
         .iter()
-        .map(|&i| imp.old_ids[i as usize])
+        .map(|&i| imp.encoder.old_ids[i as usize])
         .collect();
     remapped == original.get_ids()
 }
@@ -122,9 +113,9 @@ fn synthetic_texts(n: usize) -> Vec<String> {
 fn pruned_tokenizer_gives_the_original_ids() {
     let Some(imp) = imported() else { return };
     assert!(
-        imp.old_ids.len() < 30_000,
+        imp.encoder.old_ids.len() < 30_000,
         "pruned to {} pieces",
-        imp.old_ids.len()
+        imp.encoder.old_ids.len()
     );
     let texts = synthetic_texts(5000);
     let differ = texts.iter().filter(|t| !same_ids(imp, t)).count();
@@ -150,12 +141,21 @@ fn encoder_matches_the_numpy_reference() {
     let reference: serde_json::Value =
         serde_json::from_str(include_str!("reference/e5_reference.json")).unwrap();
     let device = Device::flex();
-    let record = ModuleRecord::load(&imp.weights).unwrap();
-    let encoder: BertEncoder = imp.config.init(&device).load_record(record);
+    let encoder: BertEncoder = imp
+        .encoder
+        .config
+        .init(&device)
+        .load_record(imp.encoder.weights.clone());
     for case in reference["cases"].as_array().unwrap() {
         let text = format!("{QUERY_PREFIX}{}", case["text"].as_str().unwrap());
-        let ids = imp.pruned.encode(text.as_str(), true).unwrap().get_ids().to_vec();
-        let original: Vec<u32> = ids.iter().map(|&i| imp.old_ids[i as usize]).collect();
+        let ids = imp
+            .encoder
+            .tokenizer
+            .encode(text.as_str(), true)
+            .unwrap()
+            .get_ids()
+            .to_vec();
+        let original: Vec<u32> = ids.iter().map(|&i| imp.encoder.old_ids[i as usize]).collect();
         let expected_ids: Vec<u32> = serde_json::from_value(case["ids"].clone()).unwrap();
         assert_eq!(original, expected_ids, "token ids of {text}");
         let n = ids.len();
