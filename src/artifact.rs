@@ -14,26 +14,28 @@ use crate::infer::{CONFIG_FILE, Classifier, Manifest, TOKENIZER_FILE, WEIGHTS_FI
 pub const METRICS_FILE: &str = "metrics.json";
 pub const CARD_FILE: &str = "MODEL_CARD.md";
 
+/// Causes are fields named `cause`, not `source`: each message already says them, and an
+/// error source would make the CLI print them a second time.
 #[derive(Debug, Error)]
 pub enum ArtifactError {
     #[error(
         "{dir}: not a model directory (no {CONFIG_FILE}); train one with `sosrisk train --out DIR` or use models/char-ngram"
     )]
     NotAModel { dir: PathBuf },
-    #[error("{path}: cannot read: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("{path}: cannot write: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
-    #[error("{dir}: {source}")]
-    Invalid { dir: PathBuf, source: crate::Error },
+    #[error("{path}: cannot read: {cause}")]
+    Read { path: PathBuf, cause: std::io::Error },
+    #[error("{path}: cannot write: {cause}")]
+    Write { path: PathBuf, cause: std::io::Error },
+    #[error("{dir}: {cause}")]
+    Invalid { dir: PathBuf, cause: crate::Error },
 }
 
 fn read(path: PathBuf) -> Result<Vec<u8>, ArtifactError> {
-    std::fs::read(&path).map_err(|source| ArtifactError::Read { path, source })
+    std::fs::read(&path).map_err(|cause| ArtifactError::Read { path, cause })
 }
 
 fn write(path: PathBuf, bytes: &[u8]) -> Result<(), ArtifactError> {
-    std::fs::write(&path, bytes).map_err(|source| ArtifactError::Write { path, source })
+    std::fs::write(&path, bytes).map_err(|cause| ArtifactError::Write { path, cause })
 }
 
 /// Stores weights as f16: half the download for the web page, and the F1 cost was nil when
@@ -54,22 +56,22 @@ pub fn load(dir: &Path, device: &Device) -> Result<Classifier, ArtifactError> {
     let config = read(dir.join(CONFIG_FILE))?;
     let tokenizer = read(dir.join(TOKENIZER_FILE))?;
     let weights = read(dir.join(WEIGHTS_FILE))?;
-    Classifier::from_bytes(&config, &tokenizer, &weights, device).map_err(|source| ArtifactError::Invalid {
+    Classifier::from_bytes(&config, &tokenizer, &weights, device).map_err(|cause| ArtifactError::Invalid {
         dir: dir.into(),
-        source,
+        cause,
     })
 }
 
 /// Writes a model directory: the weights (as f16) and tokenizer, then a manifest that records
 /// their hashes and `training` (settings, data source).
 pub fn save(dir: &Path, clf: &Classifier, training: serde_json::Value) -> Result<(), ArtifactError> {
-    std::fs::create_dir_all(dir).map_err(|source| ArtifactError::Write {
+    std::fs::create_dir_all(dir).map_err(|cause| ArtifactError::Write {
         path: dir.into(),
-        source,
+        cause,
     })?;
-    let invalid = |source| ArtifactError::Invalid {
+    let invalid = |cause| ArtifactError::Invalid {
         dir: dir.into(),
-        source,
+        cause,
     };
     let weights = clf
         .model()

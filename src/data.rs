@@ -8,10 +8,12 @@ use thiserror::Error;
 
 use crate::labels::N_LEVELS;
 
+/// Causes are fields named `cause`, not `source`: each message already says them, and an
+/// error source would make the CLI print them a second time.
 #[derive(Debug, Error)]
 pub enum DataError {
-    #[error("{path}: cannot read: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: cannot read: {cause}")]
+    Io { path: PathBuf, cause: std::io::Error },
     #[error("{path}: missing column {column:?} in the header (found: {found}); expected columns {expected}")]
     MissingColumn {
         path: PathBuf,
@@ -61,9 +63,9 @@ pub struct Dataset {
 }
 
 fn open(path: &Path) -> Result<csv::Reader<std::fs::File>, DataError> {
-    let file = std::fs::File::open(path).map_err(|source| DataError::Io {
+    let file = std::fs::File::open(path).map_err(|cause| DataError::Io {
         path: path.into(),
-        source,
+        cause,
     })?;
     Ok(csv::ReaderBuilder::new().has_headers(true).from_reader(file))
 }
@@ -319,9 +321,9 @@ pub fn read_augmentation(path: &Path) -> Result<Vec<AugmentedPost>, DataError> {
 
 /// SHA-256 of a file, to record which data a model was trained on.
 pub fn file_sha256(path: &Path) -> Result<String, DataError> {
-    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
+    let bytes = std::fs::read(path).map_err(|cause| DataError::Io {
         path: path.into(),
-        source,
+        cause,
     })?;
     Ok(crate::infer::sha256_hex(&bytes))
 }

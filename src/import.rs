@@ -14,12 +14,14 @@ use thiserror::Error;
 use crate::infer::sha256_hex;
 use crate::model::bert::{BertConfig, TensorSource};
 
+/// Causes are fields named `cause`, not `source`: each message already says them, and an
+/// error source would make the CLI print them a second time.
 #[derive(Debug, Error)]
 pub enum ImportError {
-    #[error("{path}: cannot read: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("{path}: cannot write: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    #[error("{path}: cannot read: {cause}")]
+    Read { path: PathBuf, cause: std::io::Error },
+    #[error("{path}: cannot write: {cause}")]
+    Write { path: PathBuf, cause: std::io::Error },
     #[error("{path}: not an e5 4-bit model file: {detail}")]
     Format { path: PathBuf, detail: String },
     #[error("{path}: not a Unigram tokenizer.json: {detail}")]
@@ -46,9 +48,9 @@ impl ImportedEncoder {
             path: dir.join(file),
             detail,
         };
-        let config = std::fs::read(dir.join("config.json")).map_err(|source| ImportError::Read {
+        let config = std::fs::read(dir.join("config.json")).map_err(|cause| ImportError::Read {
             path: dir.join("config.json"),
-            source,
+            cause,
         })?;
         let manifest: Value =
             serde_json::from_slice(&config).map_err(|e| bad("config.json", e.to_string()))?;
@@ -129,9 +131,9 @@ impl Cursor<'_> {
 
 impl Q4Model {
     pub fn read(path: &Path) -> Result<Self, ImportError> {
-        let bytes = std::fs::read(path).map_err(|source| ImportError::Read {
+        let bytes = std::fs::read(path).map_err(|cause| ImportError::Read {
             path: path.into(),
-            source,
+            cause,
         })?;
         Self::parse(path, bytes)
     }
@@ -443,9 +445,9 @@ pub fn import(
     out: &Path,
 ) -> Result<ImportSummary, ImportError> {
     let read = |p: &Path| {
-        std::fs::read(p).map_err(|source| ImportError::Read {
+        std::fs::read(p).map_err(|cause| ImportError::Read {
             path: p.into(),
-            source,
+            cause,
         })
     };
     let tokenizer_bytes = read(tokenizer_path)?;
@@ -500,13 +502,13 @@ pub fn import(
             detail: format!("{e:?}"),
         })?;
     let tokenizer = pruned.tokenizer.to_string();
-    std::fs::create_dir_all(out).map_err(|source| ImportError::Write {
+    std::fs::create_dir_all(out).map_err(|cause| ImportError::Write {
         path: out.into(),
-        source,
+        cause,
     })?;
     let write = |name: &str, bytes: &[u8]| {
         let path = out.join(name);
-        std::fs::write(&path, bytes).map_err(|source| ImportError::Write { path, source })
+        std::fs::write(&path, bytes).map_err(|cause| ImportError::Write { path, cause })
     };
     write("weights.bpk", &weights)?;
     write("tokenizer.json", tokenizer.as_bytes())?;

@@ -63,6 +63,12 @@ fn fails_with(args: &[&str], needles: &[&str]) {
             "{args:?}: error {err:?} should mention {needle:?}"
         );
     }
+    // A cause is said once, not again by the error chain.
+    assert_eq!(
+        err.matches(needles[0]).count(),
+        1,
+        "{args:?}: error {err:?} repeats itself"
+    );
 }
 
 #[test]
