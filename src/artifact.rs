@@ -1,4 +1,5 @@
-//! Model directories on disk: `weights.bpk` (burnpack), `tokenizer.json`, `config.json`
+//! Model directories on disk: the weights (`weights.bpk`, burnpack f16, for the n-gram model;
+//! `weights.q8`, block-wise int8, for the encoder), `tokenizer.json`, `config.json`
 //! (architecture, labels, training settings, data source, SHA-256 of every file), plus
 //! `metrics.json` and `MODEL_CARD.md` for people.
 
@@ -9,7 +10,7 @@ use burn::prelude::*;
 use burn::tensor::DType;
 use thiserror::Error;
 
-use crate::infer::{CONFIG_FILE, Classifier, Manifest, TOKENIZER_FILE, WEIGHTS_FILE, sha256_hex};
+use crate::infer::{CONFIG_FILE, Classifier, Manifest, Network, TOKENIZER_FILE, sha256_hex};
 
 pub const METRICS_FILE: &str = "metrics.json";
 pub const CARD_FILE: &str = "MODEL_CARD.md";
@@ -54,12 +55,15 @@ pub fn load(dir: &Path, device: &Device) -> Result<Classifier, ArtifactError> {
         return Err(ArtifactError::NotAModel { dir: dir.into() });
     }
     let config = read(dir.join(CONFIG_FILE))?;
-    let tokenizer = read(dir.join(TOKENIZER_FILE))?;
-    let weights = read(dir.join(WEIGHTS_FILE))?;
-    Classifier::from_bytes(&config, &tokenizer, &weights, device).map_err(|cause| ArtifactError::Invalid {
+    let invalid = |cause| ArtifactError::Invalid {
         dir: dir.into(),
         cause,
-    })
+    };
+    // The manifest names the weights file; `from_bytes` parses and checks it again with the rest.
+    let manifest = Manifest::parse(&config).map_err(invalid)?;
+    let tokenizer = read(dir.join(TOKENIZER_FILE))?;
+    let weights = read(dir.join(manifest.architecture.weights_file()))?;
+    Classifier::from_bytes(&config, &tokenizer, &weights, device).map_err(invalid)
 }
 
 /// Writes a model directory: the weights (as f16) and tokenizer, then a manifest that records
@@ -73,26 +77,35 @@ pub fn save(dir: &Path, clf: &Classifier, training: serde_json::Value) -> Result
         dir: dir.into(),
         cause,
     };
-    let weights = clf
-        .model()
-        .clone()
-        .map(&mut HalfPrecision)
-        .into_record()
-        .into_bytes()
-        .map_err(|e| {
-            invalid(crate::Error::Weights {
-                what: WEIGHTS_FILE.into(),
-                detail: format!("{e:?}"),
-            })
-        })?;
-    let tokenizer = clf.tokenizer().to_json().map_err(invalid)?;
+    let weights_file = clf.manifest.architecture.weights_file();
+    let (weights, tokenizer) = match clf.network() {
+        Network::Ngram { tokenizer, model } => (
+            model
+                .clone()
+                .map(&mut HalfPrecision)
+                .into_record()
+                .into_bytes()
+                .map_err(|e| {
+                    invalid(crate::Error::Weights {
+                        what: weights_file.into(),
+                        detail: format!("{e:?}"),
+                    })
+                })?
+                .to_vec(),
+            tokenizer.to_json().map_err(invalid)?,
+        ),
+        Network::Encoder { tokenizer, model } => (
+            crate::quant::to_bytes(model.as_ref()),
+            tokenizer.to_json().map_err(invalid)?,
+        ),
+    };
     let mut manifest: Manifest = clf.manifest.clone();
     manifest.training = training;
-    manifest.files.insert(WEIGHTS_FILE.into(), sha256_hex(&weights));
+    manifest.files.insert(weights_file.into(), sha256_hex(&weights));
     manifest
         .files
         .insert(TOKENIZER_FILE.into(), sha256_hex(tokenizer.as_bytes()));
-    write(dir.join(WEIGHTS_FILE), &weights)?;
+    write(dir.join(weights_file), &weights)?;
     write(dir.join(TOKENIZER_FILE), tokenizer.as_bytes())?;
     let manifest = serde_json::to_value(&manifest).expect("manifest serialises");
     write(dir.join(CONFIG_FILE), pretty(&manifest).as_bytes())
@@ -126,25 +139,18 @@ pub fn model_card(
             s.level_mae
         )
     };
-    let m = &manifest.model;
     let mut card = format!(
         "# sosrisk model: {arch}\n\n\
          Estimates the suicide risk of a short Chinese social-media post: a level 0–10 (SOS-1K scale) \
          and a separate high/low call. **A screening aid for trained people, not a diagnosis.** \
          Trained only on SOS-1K (Weibo posts, 2024); expect it to be wrong on other kinds of text.\n\n\
-         ## Architecture\n\n\
-         TF-IDF-weighted character 1–3-gram embeddings of {d} dimensions, \
-         bag + attention pooling, one hidden layer of {h}, two heads. Vocabulary: {v} characters and n-grams. \
-         Reads at most {max} characters.\n\n\
+         ## Architecture\n\n{describe}\n\n\
          ## Training\n\n```json\n{settings}\n```\n\n\
          ## Scores (percent; MAE in levels)\n\n\
          | split | binary F1 (high) | level weighted F1 | level macro F1 | level accuracy | within-1 | MAE |\n\
          |---|---|---|---|---|---|---|\n",
-        arch = manifest.architecture,
-        d = m.d_model,
-        h = m.d_hidden,
-        v = m.vocab_size,
-        max = m.max_chars,
+        arch = manifest.architecture.name(),
+        describe = manifest.architecture.describe(),
         settings = serde_json::to_string_pretty(training).unwrap_or_default(),
     );
     card += &row("validation fold", validation);

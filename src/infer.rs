@@ -9,23 +9,86 @@ use burn::store::ModuleRecord;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::Error;
 use crate::labels::{self, HIGH_RISK, N_LEVELS};
+use crate::model::bert::{self, BertClassifier, BertConfig};
 use crate::model::{Ensemble, NgramModelConfig};
-use crate::tokenize::{CharTokenizer, Encoded, NGRAM_ORDERS};
+use crate::tokenize::{CharTokenizer, Encoded, NGRAM_ORDERS, PieceTokenizer, Pieces};
+use crate::{Error, quant};
 
 /// Identifies the model-directory layout this code reads.
 pub const FORMAT: &str = "sosrisk-model/1";
+/// The n-gram model's weights (burnpack, f16).
 pub const WEIGHTS_FILE: &str = "weights.bpk";
+/// The encoder's weights (block-wise int8, see [`crate::quant`]).
+pub const QUANTISED_WEIGHTS_FILE: &str = "weights.q8";
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
 pub const CONFIG_FILE: &str = "config.json";
+
+/// The network a model directory holds, with its shape (`architecture` and `model` in
+/// `config.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "architecture", content = "model")]
+pub enum Architecture {
+    /// The from-scratch character n-gram ensemble.
+    #[serde(rename = "char-ngram")]
+    CharNgram(NgramModelConfig),
+    /// The fine-tuned multilingual-e5-small encoder.
+    #[serde(rename = "e5")]
+    Encoder(EncoderSpec),
+}
+
+/// Shape and reading settings of a fine-tuned encoder.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EncoderSpec {
+    pub encoder: BertConfig,
+    /// Tokens read per text, `<s>` and `</s>` included.
+    pub max_tokens: usize,
+    pub query_prefix: String,
+    /// Each head's softmax temperature (level, binary), fitted on the validation fold.
+    pub temperatures: [f32; 2],
+}
+
+impl Architecture {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::CharNgram(_) => "char-ngram",
+            Self::Encoder(_) => "e5",
+        }
+    }
+
+    /// The file the weights are in.
+    pub fn weights_file(&self) -> &'static str {
+        match self {
+            Self::CharNgram(_) => WEIGHTS_FILE,
+            Self::Encoder(_) => QUANTISED_WEIGHTS_FILE,
+        }
+    }
+
+    /// One paragraph for people (model card, web page).
+    pub fn describe(&self) -> String {
+        match self {
+            Self::CharNgram(m) => format!(
+                "TF-IDF-weighted character 1–3-gram embeddings of {} dimensions, bag + attention \
+                 pooling, one hidden layer of {}, two heads; an ensemble of {} such models. \
+                 Vocabulary: {} characters and n-grams. Reads at most {} characters. Weights in f16.",
+                m.d_model, m.d_hidden, m.members, m.vocab_size, m.max_chars
+            ),
+            Self::Encoder(e) => format!(
+                "multilingual-e5-small ({} layers, {} wide, {} heads), fine-tuned on SOS-1K with a \
+                 level head and a binary head on its mean-pooled output. Vocabulary pruned to {} \
+                 pieces. Reads at most {} tokens. Weights in block-wise int8.",
+                e.encoder.layers, e.encoder.hidden, e.encoder.heads, e.encoder.vocab_size, e.max_tokens
+            ),
+        }
+    }
+}
 
 /// `config.json` of a model directory.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
     pub format: String,
-    pub architecture: String,
-    pub model: NgramModelConfig,
+    #[serde(flatten)]
+    pub architecture: Architecture,
     pub levels: Vec<String>,
     pub binary: Vec<String>,
     /// A text is high risk when the binary head's probability reaches this; chosen on the
@@ -40,6 +103,22 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// A fresh model's manifest: threshold ½ and no file hashes yet (saving adds them).
+    pub fn new(architecture: Architecture, training: serde_json::Value) -> Self {
+        Self {
+            format: FORMAT.into(),
+            architecture,
+            levels: labels::LEVEL_DESCRIPTIONS.iter().map(|s| s.to_string()).collect(),
+            binary: vec![
+                labels::binary_name(0).into(),
+                labels::binary_name(HIGH_RISK).into(),
+            ],
+            binary_threshold: 0.5,
+            files: BTreeMap::new(),
+            training,
+        }
+    }
+
     pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
         let manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| Error::Config {
             what: CONFIG_FILE.into(),
@@ -80,33 +159,49 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// What the model says about one text.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Prediction {
-    /// Most probable level, 0–10.
-    pub level: usize,
-    pub level_probs: Vec<f32>,
-    /// Plain-language band of `level`.
-    pub band: String,
-    /// The binary head's call.
-    pub high_risk: bool,
-    pub high_risk_prob: f32,
-    /// Characters the model read; `truncated` when the text was longer than it reads.
-    pub chars_used: usize,
-    pub truncated: bool,
+pub use crate::prediction::Prediction;
+
+/// The loaded network with the tokenizer it reads through.
+pub enum Network {
+    Ngram {
+        tokenizer: CharTokenizer,
+        model: Ensemble,
+    },
+    Encoder {
+        tokenizer: PieceTokenizer,
+        model: Box<BertClassifier>,
+    },
+}
+
+/// Texts turned into one batch of input tensors, with what each text's prediction reports.
+struct Prepared {
+    inputs: Inputs,
+    used: Vec<(usize, bool)>,
+}
+
+enum Inputs {
+    Ngram(crate::model::Batch),
+    Encoder(Tensor<2, Int>, Tensor<2>),
 }
 
 /// A loaded model with its tokenizer, ready to classify.
 pub struct Classifier {
     pub manifest: Manifest,
-    tokenizer: CharTokenizer,
-    model: Ensemble,
+    network: Network,
     device: Device,
 }
 
+fn weights_error(file: &str, detail: String) -> Error {
+    Error::Weights {
+        what: file.into(),
+        detail,
+    }
+}
+
 impl Classifier {
-    /// Builds a classifier from the three files of a model directory, verifying each file's
-    /// SHA-256 against `config.json` first.
+    /// Builds a classifier from the three files of a model directory (`weights` is the file
+    /// `manifest.architecture.weights_file()` names), verifying each file's SHA-256 against
+    /// `config.json` first.
     pub fn from_bytes(
         config: &[u8],
         tokenizer: &[u8],
@@ -114,84 +209,113 @@ impl Classifier {
         device: &Device,
     ) -> Result<Self, Error> {
         let manifest = Manifest::parse(config)?;
+        let weights_file = manifest.architecture.weights_file();
         manifest.verify(TOKENIZER_FILE, tokenizer)?;
-        manifest.verify(WEIGHTS_FILE, weights)?;
-        let tokenizer = CharTokenizer::from_json(tokenizer)?;
-        if tokenizer.vocab_size() != manifest.model.vocab_size {
-            return Err(Error::Config {
-                what: CONFIG_FILE.into(),
-                detail: format!(
-                    "model.vocab_size is {} but {TOKENIZER_FILE} has {} entries",
-                    manifest.model.vocab_size,
-                    tokenizer.vocab_size()
-                ),
-            });
-        }
-        let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(weights.to_vec()))
-            .map(ModuleRecord::cast_to_module_dtype)
-            .map_err(|e| Error::Weights {
-                what: WEIGHTS_FILE.into(),
-                detail: format!("{e:?}"),
-            })?;
-        let model = manifest
-            .model
-            .init_ensemble(device)
-            .try_load_record(record)
-            .map_err(|e| Error::Weights {
-                what: WEIGHTS_FILE.into(),
-                detail: format!("does not fit the architecture in {CONFIG_FILE}: {e:?}"),
-            })?;
+        manifest.verify(weights_file, weights)?;
+        let vocab_mismatch = |expected: usize, actual: usize| Error::Config {
+            what: CONFIG_FILE.into(),
+            detail: format!("the model has {expected} vocabulary entries but {TOKENIZER_FILE} has {actual}"),
+        };
+        let network = match &manifest.architecture {
+            Architecture::CharNgram(cfg) => {
+                let tokenizer = CharTokenizer::from_json(tokenizer)?;
+                if tokenizer.vocab_size() != cfg.vocab_size {
+                    return Err(vocab_mismatch(cfg.vocab_size, tokenizer.vocab_size()));
+                }
+                let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(weights.to_vec()))
+                    .map(ModuleRecord::cast_to_module_dtype)
+                    .map_err(|e| weights_error(weights_file, format!("{e:?}")))?;
+                let model = cfg.init_ensemble(device).try_load_record(record).map_err(|e| {
+                    weights_error(
+                        weights_file,
+                        format!("does not fit the architecture in {CONFIG_FILE}: {e:?}"),
+                    )
+                })?;
+                Network::Ngram { tokenizer, model }
+            }
+            Architecture::Encoder(spec) => {
+                let tokenizer = PieceTokenizer::from_json(tokenizer, &spec.query_prefix, spec.max_tokens)?;
+                if tokenizer.vocab_size() != spec.encoder.vocab_size {
+                    return Err(vocab_mismatch(spec.encoder.vocab_size, tokenizer.vocab_size()));
+                }
+                let model = quant::load_into(spec.encoder.init_classifier(device), weights, weights_file)?;
+                Network::Encoder {
+                    tokenizer,
+                    model: Box::new(model),
+                }
+            }
+        };
         Ok(Self {
             manifest,
-            tokenizer,
-            model,
+            network,
             device: device.clone(),
         })
     }
 
     /// Wraps an in-memory model (training and tests); the manifest describes it.
-    pub fn from_parts(
-        manifest: Manifest,
-        tokenizer: CharTokenizer,
-        model: Ensemble,
-        device: &Device,
-    ) -> Self {
+    pub fn from_parts(manifest: Manifest, network: Network, device: &Device) -> Self {
         Self {
             manifest,
-            tokenizer,
-            model,
+            network,
             device: device.clone(),
         }
     }
 
-    pub fn tokenizer(&self) -> &CharTokenizer {
-        &self.tokenizer
+    pub fn network(&self) -> &Network {
+        &self.network
     }
 
-    pub fn model(&self) -> &Ensemble {
-        &self.model
-    }
-
-    /// Classifies a batch of texts. Any empty text fails the whole call with its index, so a
-    /// caller never gets predictions that silently skip rows.
-    pub fn predict(&self, texts: &[&str]) -> Result<Vec<Prediction>, (usize, Error)> {
-        let encoded: Vec<Encoded> = texts
-            .iter()
-            .enumerate()
-            .map(|(i, t)| self.tokenizer.encode(t).map_err(|e| (i, e)))
-            .collect::<Result<_, _>>()?;
-        if encoded.is_empty() {
-            return Ok(Vec::new());
+    /// Tokenizes every text; any empty text fails the whole call with its index, so a caller
+    /// never gets predictions that silently skip rows.
+    fn prepare(&self, texts: &[&str]) -> Result<Prepared, (usize, Error)> {
+        match (&self.network, &self.manifest.architecture) {
+            (Network::Ngram { tokenizer, .. }, Architecture::CharNgram(cfg)) => {
+                let encoded: Vec<Encoded> = texts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| tokenizer.encode(t).map_err(|e| (i, e)))
+                    .collect::<Result<_, _>>()?;
+                let refs: Vec<&[[u32; NGRAM_ORDERS]]> =
+                    encoded.iter().map(|e| e.features.as_slice()).collect();
+                Ok(Prepared {
+                    inputs: Inputs::Ngram(cfg.batch(&refs, &self.device)),
+                    used: encoded
+                        .iter()
+                        .map(|e| (e.ids.len().min(cfg.max_chars), e.ids.len() > cfg.max_chars))
+                        .collect(),
+                })
+            }
+            (Network::Encoder { tokenizer, .. }, _) => {
+                let pieces: Vec<Pieces> = texts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| tokenizer.encode(t).map_err(|e| (i, e)))
+                    .collect::<Result<_, _>>()?;
+                let rows: Vec<&[u32]> = pieces.iter().map(|p| p.ids.as_slice()).collect();
+                let (ids, mask) = bert::batch(&rows, &self.device);
+                Ok(Prepared {
+                    inputs: Inputs::Encoder(ids, mask),
+                    used: pieces.iter().map(|p| (p.chars_used, p.truncated)).collect(),
+                })
+            }
+            _ => unreachable!("the network is built from the manifest's architecture"),
         }
-        let cfg = &self.manifest.model;
-        let refs: Vec<&[[u32; NGRAM_ORDERS]]> = encoded.iter().map(|e| e.features.as_slice()).collect();
-        let (level, binary) = self.model.probabilities(cfg.batch(&refs, &self.device));
-        let level = level.into_data().try_into_vec::<f32>().expect("f32 logits");
-        let binary = binary.into_data().try_into_vec::<f32>().expect("f32 logits");
-        Ok(encoded
-            .iter()
+    }
+
+    fn run(&self, inputs: Inputs) -> (Tensor<2>, Tensor<2>) {
+        match (&self.network, inputs, &self.manifest.architecture) {
+            (Network::Ngram { model, .. }, Inputs::Ngram(batch), _) => model.probabilities(batch),
+            (Network::Encoder { model, .. }, Inputs::Encoder(ids, mask), Architecture::Encoder(spec)) => {
+                model.probabilities(ids, mask, spec.temperatures)
+            }
+            _ => unreachable!("inputs are prepared for this network"),
+        }
+    }
+
+    fn finish(&self, used: &[(usize, bool)], level: &[f32], binary: &[f32]) -> Vec<Prediction> {
+        used.iter()
             .enumerate()
-            .map(|(i, e)| {
+            .map(|(i, &(chars_used, truncated))| {
                 let level_probs = level[i * N_LEVELS..(i + 1) * N_LEVELS].to_vec();
                 let best = argmax(&level_probs);
                 let high_risk_prob = binary[i * 2 + HIGH_RISK];
@@ -201,12 +325,98 @@ impl Classifier {
                     level_probs,
                     high_risk: high_risk_prob >= self.manifest.binary_threshold,
                     high_risk_prob,
-                    chars_used: e.ids.len().min(cfg.max_chars),
-                    truncated: e.ids.len() > cfg.max_chars,
+                    chars_used,
+                    truncated,
+                    attribution: None,
                 }
             })
-            .collect())
+            .collect()
     }
+
+    /// Classifies a batch of texts (natively; in a browser use [`Self::predict_async`]).
+    pub fn predict(&self, texts: &[&str]) -> Result<Vec<Prediction>, (usize, Error)> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let prepared = self.prepare(texts)?;
+        let (level, binary) = self.run(prepared.inputs);
+        let level = level
+            .into_data()
+            .try_into_vec::<f32>()
+            .expect("f32 probabilities");
+        let binary = binary
+            .into_data()
+            .try_into_vec::<f32>()
+            .expect("f32 probabilities");
+        Ok(self.finish(&prepared.used, &level, &binary))
+    }
+
+    /// Why `prediction` (this classifier's, for `text`) came out as it did: for each character
+    /// read, P(high risk) minus P(high risk) of the text without that character.
+    pub fn explain(&self, text: &str, prediction: &Prediction) -> Result<Vec<f32>, Error> {
+        let variants = occlusions(text, prediction.chars_used);
+        let mut probs = Vec::with_capacity(variants.len());
+        for chunk in variants.chunks(OCCLUSION_BATCH) {
+            let refs: Vec<&str> = chunk.iter().map(|v| v.as_deref().unwrap_or(" ")).collect();
+            probs.extend(
+                self.predict(&refs)
+                    .map_err(|(_, e)| e)?
+                    .iter()
+                    .map(|p| p.high_risk_prob),
+            );
+        }
+        Ok(attribution(&variants, &probs, prediction.high_risk_prob))
+    }
+
+    /// [`Self::explain`] with asynchronous read-back.
+    pub async fn explain_async(&self, text: &str, prediction: &Prediction) -> Result<Vec<f32>, Error> {
+        let variants = occlusions(text, prediction.chars_used);
+        let mut probs = Vec::with_capacity(variants.len());
+        for chunk in variants.chunks(OCCLUSION_BATCH) {
+            let refs: Vec<&str> = chunk.iter().map(|v| v.as_deref().unwrap_or(" ")).collect();
+            let predictions = self.predict_async(&refs).await.map_err(|(_, e)| e)?;
+            probs.extend(predictions.iter().map(|p| p.high_risk_prob));
+        }
+        Ok(attribution(&variants, &probs, prediction.high_risk_prob))
+    }
+
+    /// [`Self::predict`] with asynchronous read-back, which WebGPU in a browser requires.
+    pub async fn predict_async(&self, texts: &[&str]) -> Result<Vec<Prediction>, (usize, Error)> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let prepared = self.prepare(texts)?;
+        let (level, binary) = self.run(prepared.inputs);
+        let read = |e| (0, weights_error("read-back", format!("{e:?}")));
+        let level = level.into_data_async().await.map_err(read)?;
+        let binary = binary.into_data_async().await.map_err(read)?;
+        let level = level.try_into_vec::<f32>().expect("f32 probabilities");
+        let binary = binary.try_into_vec::<f32>().expect("f32 probabilities");
+        Ok(self.finish(&prepared.used, &level, &binary))
+    }
+}
+
+/// Texts scored per forward pass while explaining.
+const OCCLUSION_BATCH: usize = 32;
+
+/// `text` once per character read, without that character; `None` where that leaves nothing
+/// to classify (the character then gets no attribution).
+fn occlusions(text: &str, chars_used: usize) -> Vec<Option<String>> {
+    let chars: Vec<char> = text.chars().collect();
+    (0..chars_used.min(chars.len()))
+        .map(|i| {
+            let rest: String = chars[..i].iter().chain(&chars[i + 1..]).collect();
+            (!rest.trim().is_empty() && !chars[i].is_whitespace()).then_some(rest)
+        })
+        .collect()
+}
+
+fn attribution(variants: &[Option<String>], probs: &[f32], full: f32) -> Vec<f32> {
+    variants
+        .iter()
+        .zip(probs)
+        .map(|(v, p)| if v.is_some() { full - p } else { 0.0 })
+        .collect()
 }
 
 pub fn argmax(values: &[f32]) -> usize {

@@ -1,28 +1,41 @@
 //! sosrisk: suicide-risk screening for short Chinese social-media posts (SOS-1K levels 0–10 and
 //! a binary high/low call).
 //!
-//! The modules above the line compile for both native and wasm32 (they hold no file I/O):
-//! labels, tokenization, the model and inference are the same code in the CLI and the browser.
-//! The native-only modules below read files, train and write reports.
+//! Labels, tokenization, the model and inference are the same code in the CLI and the browser
+//! (no file I/O in them). The `model` feature holds everything that needs burn and tokenizers:
+//! the page's own wasm leaves it out and asks the worker, which has it. The native-only modules
+//! read files, train and write reports.
 
 pub mod error;
-pub mod infer;
 pub mod labels;
 pub mod metrics;
+pub mod prediction;
+
+#[cfg(feature = "model")]
+pub mod infer;
+#[cfg(feature = "model")]
 pub mod model;
+#[cfg(feature = "model")]
+pub mod quant;
+#[cfg(feature = "model")]
 pub mod tokenize;
 
-#[cfg(not(target_family = "wasm"))]
+#[cfg(all(not(target_family = "wasm"), feature = "model"))]
 pub mod artifact;
-#[cfg(not(target_family = "wasm"))]
+#[cfg(all(not(target_family = "wasm"), feature = "model"))]
 pub mod data;
-#[cfg(not(target_family = "wasm"))]
+#[cfg(all(not(target_family = "wasm"), feature = "model"))]
 pub mod finetune;
-#[cfg(not(target_family = "wasm"))]
+#[cfg(all(not(target_family = "wasm"), feature = "model"))]
 pub mod import;
-#[cfg(not(target_family = "wasm"))]
+#[cfg(all(not(target_family = "wasm"), feature = "model"))]
 pub mod report;
-#[cfg(not(target_family = "wasm"))]
+#[cfg(all(not(target_family = "wasm"), feature = "model"))]
 pub mod train;
+
+// The page's logic that needs no browser (batch files, messages, words) also builds natively,
+// where its tests run.
+#[cfg(any(feature = "web", not(target_family = "wasm")))]
+pub mod web;
 
 pub use error::Error;

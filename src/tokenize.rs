@@ -188,6 +188,89 @@ impl CharTokenizer {
     }
 }
 
+/// The pretrained encoder's SentencePiece tokenizer (the `tokenizer.json` that `sosrisk import`
+/// pruned), with e5's "query: " prefix and a limit on tokens per text.
+pub struct PieceTokenizer {
+    inner: Tokenizer,
+    prefix: String,
+    max_tokens: usize,
+}
+
+/// A text as the encoder reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pieces {
+    /// Token ids, `<s>` … `</s>`, at most `max_tokens`.
+    pub ids: Vec<u32>,
+    /// Characters of the text the kept tokens cover.
+    pub chars_used: usize,
+    pub truncated: bool,
+}
+
+impl PieceTokenizer {
+    pub fn new(inner: Tokenizer, prefix: &str, max_tokens: usize) -> Self {
+        Self {
+            inner,
+            prefix: prefix.into(),
+            max_tokens: max_tokens.max(3),
+        }
+    }
+
+    pub fn from_json(bytes: &[u8], prefix: &str, max_tokens: usize) -> Result<Self, Error> {
+        let inner = Tokenizer::from_bytes(bytes).map_err(|e| Error::Tokenizer {
+            what: "reading tokenizer.json".into(),
+            detail: e.to_string(),
+        })?;
+        Ok(Self::new(inner, prefix, max_tokens))
+    }
+
+    pub fn to_json(&self) -> Result<String, Error> {
+        self.inner.to_string(false).map_err(|e| Error::Tokenizer {
+            what: "writing tokenizer.json".into(),
+            detail: e.to_string(),
+        })
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.inner.get_vocab_size(true)
+    }
+
+    /// Encodes `text`; whitespace-only text is an error. Longer texts keep their first
+    /// `max_tokens - 1` tokens and the closing `</s>`, as the encoder saw in pre-training.
+    pub fn encode(&self, text: &str) -> Result<Pieces, Error> {
+        if text.trim().is_empty() {
+            return Err(Error::EmptyText);
+        }
+        let encoding = self
+            .inner
+            .encode(format!("{}{text}", self.prefix), true)
+            .map_err(|e| Error::Tokenizer {
+                what: "encoding text".into(),
+                detail: e.to_string(),
+            })?;
+        let mut ids = encoding.get_ids().to_vec();
+        let total = text.chars().count();
+        if ids.len() <= self.max_tokens {
+            return Ok(Pieces {
+                ids,
+                chars_used: total,
+                truncated: false,
+            });
+        }
+        let end = *ids.last().expect("longer than max_tokens");
+        ids.truncate(self.max_tokens - 1);
+        ids.push(end);
+        // Byte offsets are into the prefixed text; the last kept piece ends where reading stopped.
+        let stop = encoding.get_offsets()[self.max_tokens - 2]
+            .1
+            .saturating_sub(self.prefix.len());
+        Ok(Pieces {
+            ids,
+            chars_used: text.char_indices().take_while(|(i, _)| *i < stop).count(),
+            truncated: true,
+        })
+    }
+}
+
 /// Keys counted at least `min` times, most frequent first; ties by text, so the same data always
 /// gives the same ids.
 fn sorted_keys<K: AsRef<str>>(counts: HashMap<K, usize>, min: usize) -> Vec<String> {

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{AugmentedPost, Post};
-use crate::infer::{Classifier, Manifest, Prediction};
+use crate::infer::{Architecture, Classifier, Manifest, Network, Prediction};
 use crate::labels::{HIGH_RISK, N_LEVELS};
 use crate::metrics::Scores;
 use crate::model::{Ensemble, Logits, NgramModel, NgramModelConfig};
@@ -325,7 +325,11 @@ pub fn train(
     bar.finish();
     let mut manifest = manifest(&model_cfg, cfg);
     manifest.binary_threshold = best_threshold(&out_of_fold);
-    let classifier = Classifier::from_parts(manifest, tokenizer, Ensemble { members }, device);
+    let network = Network::Ngram {
+        tokenizer,
+        model: Ensemble { members },
+    };
+    let classifier = Classifier::from_parts(manifest, network, device);
     Ok(Trained {
         classifier,
         best_epochs,
@@ -521,19 +525,10 @@ fn inverse_document_frequency(docs: &[Encoded], vocab_size: usize) -> Vec<f32> {
 
 /// The manifest of a freshly trained model; file hashes are filled in when it is saved.
 fn manifest(model: &NgramModelConfig, cfg: &TrainConfig) -> Manifest {
-    Manifest {
-        format: crate::infer::FORMAT.into(),
-        architecture: "char-ngram".into(),
-        model: model.clone(),
-        levels: crate::labels::LEVEL_DESCRIPTIONS
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        binary: vec!["low".into(), "high".into()],
-        binary_threshold: 0.5,
-        files: Default::default(),
-        training: serde_json::json!({ "settings": cfg }),
-    }
+    Manifest::new(
+        Architecture::CharNgram(model.clone()),
+        serde_json::json!({ "settings": cfg }),
+    )
 }
 
 /// Predicts every example (in batches) and scores the predictions; binary scores use the

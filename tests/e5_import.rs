@@ -10,7 +10,9 @@ use std::sync::OnceLock;
 use burn::module::Module;
 use burn::prelude::*;
 use sosrisk::import::{ImportedEncoder, QUERY_PREFIX, import};
-use sosrisk::model::bert::BertEncoder;
+use sosrisk::infer::{Architecture, Classifier, EncoderSpec, Manifest, Network};
+use sosrisk::model::bert::{BertClassifier, BertEncoder};
+use sosrisk::tokenize::PieceTokenizer;
 use tokenizers::Tokenizer;
 
 fn fetched() -> Option<PathBuf> {
@@ -174,4 +176,65 @@ fn encoder_matches_the_numpy_reference() {
             .fold(0.0, f64::max);
         assert!(worst < 1e-4, "{text}: largest difference {worst}");
     }
+}
+
+/// An encoder model directory (int8 weights) saves, loads, verifies and predicts like the f32
+/// model it came from, and explains per character.
+#[test]
+fn encoder_model_directory_round_trips_through_int8() {
+    let Some(imp) = imported() else { return };
+    let device = Device::flex();
+    device.seed(7);
+    let encoder: BertEncoder = imp
+        .encoder
+        .config
+        .init(&device)
+        .load_record(imp.encoder.weights.clone());
+    let model = BertClassifier::new(encoder, imp.encoder.config.hidden, 0.0, &device);
+    let spec = EncoderSpec {
+        encoder: imp.encoder.config.clone(),
+        max_tokens: 24,
+        query_prefix: QUERY_PREFIX.into(),
+        temperatures: [0.05, 0.05],
+    };
+    let manifest = Manifest::new(Architecture::Encoder(spec), serde_json::json!({}));
+    let tokenizer = PieceTokenizer::new(imp.encoder.tokenizer.clone(), QUERY_PREFIX, 24);
+    let network = Network::Encoder {
+        tokenizer,
+        model: Box::new(model),
+    };
+    let f32_model = Classifier::from_parts(manifest, network, &device);
+    let dir = tempfile::tempdir().unwrap();
+    sosrisk::artifact::save(dir.path(), &f32_model, serde_json::json!({ "test": true })).unwrap();
+    let size = std::fs::metadata(dir.path().join("weights.q8")).unwrap().len();
+    let params = 32_000_000;
+    assert!(size < params * 11 / 10, "int8 file is {size} bytes");
+    let int8 = sosrisk::artifact::load(dir.path(), &device).unwrap();
+
+    let texts = synthetic_texts(12);
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let a = f32_model.predict(&refs).unwrap();
+    let b = int8.predict(&refs).unwrap();
+    for (x, y) in a.iter().zip(&b) {
+        // A low temperature magnifies the random heads' logits, so this is a strict check.
+        let worst = x
+            .level_probs
+            .iter()
+            .zip(&y.level_probs)
+            .map(|(p, q)| (p - q).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 0.05, "level probabilities differ by {worst}");
+    }
+    let long = "我".repeat(100);
+    let p = &int8.predict(&[long.as_str()]).unwrap()[0];
+    assert!(p.truncated && p.chars_used < 100 && p.chars_used > 10, "{p:?}");
+    let text = "今天很累，不想说话。";
+    let p = &int8.predict(&[text]).unwrap()[0];
+    let weights = int8.explain(text, p).unwrap();
+    assert_eq!(weights.len(), text.chars().count());
+    assert!(weights.iter().any(|w| *w != 0.0));
+    assert!(matches!(
+        int8.predict(&["  "]),
+        Err((0, sosrisk::Error::EmptyText))
+    ));
 }

@@ -9,14 +9,14 @@ use serde_json::{Value, json};
 
 use sosrisk::artifact;
 use sosrisk::data::{self, Post};
-use sosrisk::finetune::FinetuneConfig;
+use sosrisk::finetune::{Checkpoints, FinetuneConfig, Splits};
 use sosrisk::infer::{Classifier, Prediction};
 use sosrisk::labels::{self, N_LEVELS};
 use sosrisk::metrics::Scores;
 use sosrisk::report::EvalReport;
 use sosrisk::train::{self, Example, Optimizer, Part, Selection, TrainConfig};
 
-use super::{Augment, Backend, Command, OptimizerArg, SelectOn, TrainArgs};
+use super::{Augment, Backend, Command, DataArgs, OptimizerArg, SelectOn, TrainArgs};
 
 fn device(backend: Backend) -> Device {
     match backend {
@@ -52,25 +52,39 @@ pub fn run_command(command: Command) -> Result<()> {
         Command::Cv { args, out } => cv_command(&args, out.as_deref()),
         Command::Finetune {
             encoder,
-            data,
+            input,
             val_fold,
             epochs,
+            patience,
             lr,
             batch_size,
+            max_tokens,
             seed,
             freeze_encoder,
             out,
+            checkpoint,
+            resume,
             backend,
         } => {
             let cfg = FinetuneConfig {
                 seed,
                 epochs,
+                patience,
                 learning_rate: lr,
                 batch_size,
+                max_tokens,
                 freeze_encoder,
                 ..FinetuneConfig::default()
             };
-            finetune_command(&encoder, &data, val_fold, &cfg, out.as_deref(), backend)
+            let checkpoint = checkpoint.unwrap_or_else(|| out.with_extension("checkpoint"));
+            let run = FinetuneRun {
+                encoder: &encoder,
+                input: &input,
+                val_fold,
+                checkpoint: &checkpoint,
+                resume,
+            };
+            finetune_command(&run, &cfg, &out, backend)
         }
         Command::Import {
             q4,
@@ -83,8 +97,9 @@ pub fn run_command(command: Command) -> Result<()> {
             file,
             model,
             json,
+            explain,
             backend,
-        } => predict_command(text, file.as_deref(), &model, json, backend),
+        } => predict_command(text, file.as_deref(), &model, json, explain, backend),
     }
 }
 
@@ -115,16 +130,16 @@ fn train_config(args: &TrainArgs) -> TrainConfig {
 }
 
 /// Training rows of every fold but `val_fold`, plus the augmentation rows made from them.
-fn training_examples(args: &TrainArgs, posts: &[Post], val_fold: usize) -> Result<Vec<Example>> {
+fn training_examples(input: &DataArgs, posts: &[Post], val_fold: usize) -> Result<Vec<Example>> {
     let mut examples: Vec<Example> = posts.iter().map(Example::from).collect();
-    let keep = |method: &str| match args.augment {
+    let keep = |method: &str| match input.augment {
         Augment::None => false,
         Augment::Traditional => method != "llm_generation_gpt4",
         Augment::Llm => method == "llm_generation_gpt4",
         Augment::Both => true,
     };
-    if args.augment != Augment::None {
-        let path = augmentation_path(args);
+    if input.augment != Augment::None {
+        let path = augmentation_path(input);
         let rows = data::read_augmentation(&path)?;
         // Rows made from (or prompted with) validation posts would leak the validation fold.
         examples.extend(
@@ -136,10 +151,27 @@ fn training_examples(args: &TrainArgs, posts: &[Post], val_fold: usize) -> Resul
     Ok(examples)
 }
 
-fn augmentation_path(args: &TrainArgs) -> PathBuf {
-    args.augmentation
+/// What `training` in a model's config says about its data: files, SHA-256, folds, augmentation.
+fn data_info(input: &DataArgs, val_folds: &[usize]) -> Result<Value> {
+    let mut info = json!({
+        "file": input.data.display().to_string(),
+        "sha256": data::file_sha256(&input.data)?,
+        "val_folds": val_folds,
+        "augment": format!("{:?}", input.augment).to_lowercase(),
+    });
+    if input.augment != Augment::None {
+        let path = augmentation_path(input);
+        info["augmentation_file"] = json!(path.display().to_string());
+        info["augmentation_sha256"] = json!(data::file_sha256(&path)?);
+    }
+    Ok(info)
+}
+
+fn augmentation_path(input: &DataArgs) -> PathBuf {
+    input
+        .augmentation
         .clone()
-        .unwrap_or_else(|| args.data.with_file_name("augmentation.csv"))
+        .unwrap_or_else(|| input.data.with_file_name("augmentation.csv"))
 }
 
 fn examples(posts: &[Post]) -> Vec<Example> {
@@ -174,7 +206,7 @@ fn part(args: &TrainArgs, ds: &data::Dataset, val_fold: usize) -> Result<Part> {
         );
     }
     Ok(Part {
-        train: training_examples(args, &train_posts, val_fold)?,
+        train: training_examples(&args.input, &train_posts, val_fold)?,
         val: examples(&val_posts),
     })
 }
@@ -214,20 +246,10 @@ fn test_scores(clf: &Classifier, ds: &data::Dataset) -> Result<Option<Scores>> {
 /// Trains one member per entry of `folds` (its validation fold) and writes the model directory;
 /// the test scores it records are those of the saved weights, read back.
 fn train_command(args: &TrainArgs, folds: &[usize], out: &Path) -> Result<()> {
-    let ds = data::read_labelled(&args.data)?;
+    let ds = data::read_labelled(&args.input.data)?;
     let (trained, vals) = fit(args, &ds, folds)?;
     let val = Scores::mean(&vals);
-    let mut data_info = json!({
-        "file": args.data.display().to_string(),
-        "sha256": data::file_sha256(&args.data)?,
-        "val_folds": folds,
-        "augment": format!("{:?}", args.augment).to_lowercase(),
-    });
-    if args.augment != Augment::None {
-        let path = augmentation_path(args);
-        data_info["augmentation_file"] = json!(path.display().to_string());
-        data_info["augmentation_sha256"] = json!(data::file_sha256(&path)?);
-    }
+    let data_info = data_info(&args.input, folds)?;
     let training = json!({
         "settings": train_config(args),
         "backend": format!("{:?}", args.backend).to_lowercase(),
@@ -347,7 +369,7 @@ fn summarise(runs: &[Scores]) -> Value {
 }
 
 fn cv_command(args: &TrainArgs, out: Option<&Path>) -> Result<()> {
-    let ds = data::read_labelled(&args.data)?;
+    let ds = data::read_labelled(&args.input.data)?;
     let (mut vals, mut tests) = (Vec::new(), Vec::new());
     for fold in 0..5 {
         let (trained, val) = fit(args, &ds, &[fold])?;
@@ -370,8 +392,8 @@ fn cv_command(args: &TrainArgs, out: Option<&Path>) -> Result<()> {
         "folds": vals.iter().zip(tests.iter().map(Some).chain(std::iter::repeat(None))).enumerate()
             .map(|(i, (v, t))| json!({"fold": i, "validation": v, "test": t})).collect::<Vec<_>>(),
         "settings": train_config(args),
-        "augment": format!("{:?}", args.augment).to_lowercase(),
-        "data_sha256": data::file_sha256(&args.data)?,
+        "augment": format!("{:?}", args.input.augment).to_lowercase(),
+        "data_sha256": data::file_sha256(&args.input.data)?,
     });
     println!("\nmetric                   validation (5 folds)   test (5 fold models)");
     for key in Scores::METRICS {
@@ -391,34 +413,74 @@ fn cv_command(args: &TrainArgs, out: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-fn finetune_command(
-    encoder: &Path,
-    data_path: &Path,
+struct FinetuneRun<'a> {
+    encoder: &'a Path,
+    input: &'a DataArgs,
     val_fold: usize,
-    cfg: &FinetuneConfig,
-    out: Option<&Path>,
-    backend: Backend,
-) -> Result<()> {
-    let ds = data::read_labelled(data_path)?;
-    let (train_posts, val_posts) = ds.fold_split(val_fold);
-    let report = sosrisk::finetune::finetune(
-        encoder,
-        &examples(&train_posts),
-        &examples(&val_posts),
-        &examples(&test_posts(&ds)),
+    checkpoint: &'a Path,
+    resume: bool,
+}
+
+/// Fine-tunes, saves the model (int8), reads it back and records the saved model's scores
+/// next to the f32 model's, so the cost of quantisation is on record.
+fn finetune_command(run: &FinetuneRun, cfg: &FinetuneConfig, out: &Path, backend: Backend) -> Result<()> {
+    let ds = data::read_labelled(&run.input.data)?;
+    if run.val_fold > 4 {
+        bail!("--val-fold must be 0 to 4, got {}", run.val_fold);
+    }
+    let (train_posts, val_posts) = ds.fold_split(run.val_fold);
+    let test = test_posts(&ds);
+    let device = device(backend);
+    let finetuned = sosrisk::finetune::finetune(
+        run.encoder,
+        Splits {
+            train: &training_examples(run.input, &train_posts, run.val_fold)?,
+            val: &examples(&val_posts),
+            test: &examples(&test),
+        },
         cfg,
-        &device(backend),
+        &device,
+        Some(Checkpoints {
+            dir: run.checkpoint,
+            resume: run.resume,
+        }),
         true,
     )?;
+    let report = &finetuned.report;
     println!("best epoch {}", report.best_epoch);
-    println!("validation (fold {val_fold}): {}", one_line(&report.validation));
-    if let Some(t) = &report.test {
+    let full_val = evaluate(&finetuned.classifier, &val_posts)?.0;
+    let full_test = test_scores(&finetuned.classifier, &ds)?;
+    let training = json!({
+        "settings": cfg,
+        "backend": format!("{:?}", backend).to_lowercase(),
+        "data": data_info(run.input, &[run.val_fold])?,
+        "encoder": finetuned.classifier.manifest.training["encoder_source"],
+        "best_epoch": report.best_epoch,
+        "sosrisk_version": env!("CARGO_PKG_VERSION"),
+    });
+    artifact::save(out, &finetuned.classifier, training.clone())?;
+    let saved = artifact::load(out, &device)?;
+    let val = evaluate(&saved, &val_posts)?.0;
+    let test = test_scores(&saved, &ds)?;
+    println!("validation (fold {}): {}", run.val_fold, one_line(&val));
+    if let Some(t) = &test {
         println!("test:                {}", one_line(t));
     }
-    if let Some(out) = out {
-        std::fs::write(out, serde_json::to_string_pretty(&report)? + "\n")
-            .with_context(|| format!("writing {}", out.display()))?;
+    if let Some(t) = &full_test {
+        println!("test before int8:    {}", one_line(t));
     }
+    let metrics = json!({
+        "validation": val,
+        "test": test,
+        "before_quantisation": { "validation": full_val, "test": full_test },
+        "argmax_threshold_half": { "validation": report.validation, "test": report.test },
+        "calibration": { "level": report.calibration[0], "binary": report.calibration[1] },
+        "binary_threshold": report.binary_threshold,
+        "epochs": report.epochs,
+    });
+    let card = artifact::model_card(&saved.manifest, &training, &val, test.as_ref());
+    artifact::write_reports(out, &metrics, &card)?;
+    println!("model written to {}", out.display());
     Ok(())
 }
 
@@ -466,6 +528,7 @@ fn predict_command(
     file: Option<&Path>,
     model: &Path,
     json: bool,
+    explain: bool,
     backend: Backend,
 ) -> Result<()> {
     let texts: Vec<(String, String)> = match (text, file) {
@@ -499,18 +562,24 @@ fn predict_command(
         let preds = clf
             .predict(&refs)
             .map_err(|(i, e)| anyhow::anyhow!("{}: {e}", chunk[i].0))?;
-        for pred in &preds {
+        for (mut pred, (from, text)) in preds.into_iter().zip(chunk) {
+            if explain {
+                let weights = clf
+                    .explain(text, &pred)
+                    .map_err(|e| anyhow::anyhow!("{from}: {e}"))?;
+                pred.attribution = Some(weights);
+            }
             if json {
-                println!("{}", serde_json::to_string(pred)?);
+                println!("{}", serde_json::to_string(&pred)?);
             } else {
-                print_prediction(pred, texts.len() == 1);
+                print_prediction(&pred, text, texts.len() == 1);
             }
         }
     }
     Ok(())
 }
 
-fn print_prediction(p: &Prediction, detailed: bool) {
+fn print_prediction(p: &Prediction, text: &str, detailed: bool) {
     println!(
         "level {} ({}, p = {:.3}) | {} risk (p(high) = {:.3}){}",
         p.level,
@@ -534,5 +603,23 @@ fn print_prediction(p: &Prediction, detailed: bool) {
             );
         }
         println!("A screening aid, not a diagnosis.");
+    }
+    if let Some(weights) = &p.attribution {
+        let mut ranked: Vec<(char, f32)> = text.chars().zip(weights.iter().copied()).collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let top: Vec<String> = ranked
+            .iter()
+            .filter(|(_, w)| *w > 0.0)
+            .take(8)
+            .map(|(c, w)| format!("{c} {w:+.3}"))
+            .collect();
+        println!(
+            "  raised P(high) most (P(high) minus P(high) without the character): {}",
+            if top.is_empty() {
+                "none".into()
+            } else {
+                top.join(", ")
+            }
+        );
     }
 }

@@ -53,8 +53,9 @@ pub enum OptimizerArg {
 pub const DEFAULT_DATA: &str = "../shared/data/sos1k/sos1k.csv";
 pub const DEFAULT_MODEL: &str = "models/char-ngram";
 
+/// The labelled data and the augmentation pool to train on.
 #[derive(clap::Args, Debug, Clone)]
-pub struct TrainArgs {
+pub struct DataArgs {
     /// Labelled CSV (id,text,level,binary,split,fold); rows with split=test are held out.
     #[arg(long, default_value = DEFAULT_DATA)]
     pub data: PathBuf,
@@ -64,6 +65,12 @@ pub struct TrainArgs {
     /// Augmentation CSV; defaults to augmentation.csv beside --data.
     #[arg(long)]
     pub augmentation: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub input: DataArgs,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     #[arg(long, default_value_t = 60)]
@@ -164,30 +171,42 @@ pub enum Command {
         #[arg(long, default_value = "runs/e5")]
         out: PathBuf,
     },
-    /// Fine-tune an imported encoder with both heads on folds ≠ --val-fold, select on it, and
-    /// report validation and test scores (experimental: writes the report, not yet a model).
+    /// Fine-tune an imported encoder with both heads on folds ≠ --val-fold, select the epoch,
+    /// calibrate and pick the threshold on it, and write a model directory (int8 weights).
     Finetune {
         /// Encoder directory written by `sosrisk import`.
         #[arg(long, default_value = "runs/e5")]
         encoder: PathBuf,
-        #[arg(long, default_value = DEFAULT_DATA)]
-        data: PathBuf,
+        #[command(flatten)]
+        input: DataArgs,
         #[arg(long, default_value_t = 3)]
         val_fold: usize,
         #[arg(long, default_value_t = 6)]
         epochs: usize,
+        /// Stop after this many epochs without a better validation score.
+        #[arg(long, default_value_t = 4)]
+        patience: usize,
         #[arg(long, default_value_t = 5e-5)]
         lr: f64,
         #[arg(long, default_value_t = 16)]
         batch_size: usize,
+        /// Tokens read per text (posts: p99 about 100).
+        #[arg(long, default_value_t = 160)]
+        max_tokens: usize,
         #[arg(long, default_value_t = 42)]
         seed: u64,
         /// Train the heads only.
         #[arg(long)]
         freeze_encoder: bool,
-        /// Write the report (settings, per-epoch and final scores) as JSON here.
+        /// Output model directory.
+        #[arg(long, default_value = "runs/e5-model")]
+        out: PathBuf,
+        /// Keep a checkpoint here after every epoch (default: OUT/../NAME.checkpoint).
         #[arg(long)]
-        out: Option<PathBuf>,
+        checkpoint: Option<PathBuf>,
+        /// Continue from the checkpoint, if there is one.
+        #[arg(long)]
+        resume: bool,
         #[arg(long, value_enum, default_value = "flex")]
         backend: Backend,
     },
@@ -202,6 +221,9 @@ pub enum Command {
         /// One JSON object per text.
         #[arg(long)]
         json: bool,
+        /// Also say which characters drove P(high risk): each one's effect when left out.
+        #[arg(long)]
+        explain: bool,
         #[arg(long, value_enum, default_value = "flex")]
         backend: Backend,
     },

@@ -33,6 +33,11 @@ pub struct BertConfig {
 }
 
 impl BertConfig {
+    /// The encoder with freshly initialised heads (weights are loaded over them).
+    pub fn init_classifier(&self, device: &Device) -> BertClassifier {
+        BertClassifier::new(self.init(device), self.hidden, 0.0, device)
+    }
+
     pub fn init(&self, device: &Device) -> BertEncoder {
         let ln = || {
             LayerNormConfig::new(self.hidden)
@@ -163,6 +168,40 @@ impl BertClassifier {
             binary: self.binary_head.forward(pooled),
         }
     }
+
+    /// Level and binary probabilities, each head's logits divided by its temperature first.
+    pub fn probabilities(
+        &self,
+        ids: Tensor<2, Int>,
+        mask: Tensor<2>,
+        temperatures: [f32; 2],
+    ) -> (Tensor<2>, Tensor<2>) {
+        let logits = self.forward(ids, mask);
+        (
+            softmax(logits.level.div_scalar(temperatures[0]), 1),
+            softmax(logits.binary.div_scalar(temperatures[1]), 1),
+        )
+    }
+}
+
+/// XLM-R's `<pad>` id (kept at 1 by the vocabulary pruning).
+pub const PAD_ID: u32 = 1;
+
+/// Pads token-id rows to the longest with `<pad>` and a 0 mask: `(ids, mask)`, `[rows, longest]`.
+pub fn batch(rows: &[&[u32]], device: &Device) -> (Tensor<2, Int>, Tensor<2>) {
+    let len = rows.iter().map(|r| r.len()).max().unwrap_or(1).max(1);
+    let mut ids = vec![i64::from(PAD_ID); rows.len() * len];
+    let mut mask = vec![0f32; rows.len() * len];
+    for (i, row) in rows.iter().enumerate() {
+        for (j, &id) in row.iter().enumerate() {
+            ids[i * len + j] = i64::from(id);
+            mask[i * len + j] = 1.0;
+        }
+    }
+    (
+        Tensor::from_data(TensorData::new(ids, [rows.len(), len]), device),
+        Tensor::from_data(TensorData::new(mask, [rows.len(), len]), device),
+    )
 }
 
 /// Where imported weights come from: a tensor by its Hugging Face `BertModel` name and shape

@@ -1,0 +1,671 @@
+//! The page: a text box and a batch file picker on the left, the model's answer on the right.
+//! It holds the text only in memory (clearing the box clears everything) and talks to the model
+//! worker; it never sends text anywhere else.
+
+use gloo::file::callbacks::FileReader;
+use wasm_bindgen::prelude::*;
+use web_sys::{HtmlInputElement, HtmlTextAreaElement, KeyboardEvent, MessageEvent, Worker};
+use yew::prelude::*;
+
+use crate::prediction::Prediction;
+use crate::web::batch::{self, Row};
+use crate::web::i18n::{Lang, Words};
+use crate::web::protocol::{ModelInfo, Outcome, Reply, Request};
+
+/// The model the page loads unless `?model=NAME` names another directory under `models/`.
+const DEFAULT_MODEL: &str = "e5";
+/// Texts per worker request in batch mode: small enough that cancelling is quick.
+const BATCH_CHUNK: usize = 32;
+/// Rows the batch table shows; the export has them all.
+const TABLE_ROWS: usize = 500;
+/// Below this top-level probability, or this close to the threshold, the page says "uncertain".
+const CONFIDENT_LEVEL: f32 = 0.4;
+const THRESHOLD_MARGIN: f32 = 0.1;
+
+pub enum Msg {
+    Reply(Reply),
+    WorkerCrashed(String),
+    Input(String),
+    Key(KeyboardEvent),
+    Classify,
+    Clear,
+    ToggleLang,
+    FileChosen(web_sys::File),
+    FileRead(String, Result<Vec<u8>, String>),
+    CancelBatch,
+    Export,
+    Sort(SortKey),
+}
+
+#[derive(Clone, Copy, PartialEq)]
+pub enum SortKey {
+    Line,
+    Level,
+    HighRisk,
+}
+
+enum ModelState {
+    Loading {
+        file: String,
+        loaded: f64,
+        total: Option<f64>,
+    },
+    Ready(ModelInfo),
+    Failed(String),
+}
+
+struct Batch {
+    name: String,
+    rows: Vec<Row>,
+    outcomes: Vec<Option<Outcome>>,
+    /// The request in flight: its id and first row.
+    pending: Option<(u32, usize)>,
+    sort: SortKey,
+}
+
+/// The model worker with its handlers (dropping them would detach the page from it).
+struct Link {
+    worker: Worker,
+    _onmessage: Closure<dyn FnMut(MessageEvent)>,
+    _onerror: Closure<dyn FnMut(web_sys::ErrorEvent)>,
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.worker.terminate();
+    }
+}
+
+pub struct App {
+    lang: Lang,
+    link: Option<Link>,
+    model: ModelState,
+    text: String,
+    result: Option<(Outcome, f64)>,
+    single: Option<u32>,
+    next_id: u32,
+    batch: Option<Batch>,
+    batch_error: Option<String>,
+    notice: Option<String>,
+    reader: Option<FileReader>,
+}
+
+fn query(name: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
+    params.get(name)
+}
+
+/// `models/NAME/` resolved against the page, so the app works under any sub-path.
+fn model_base() -> String {
+    let name = query("model")
+        .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .unwrap_or_else(|| DEFAULT_MODEL.into());
+    let base = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.base_uri().ok().flatten())
+        .unwrap_or_default();
+    web_sys::Url::new_with_base(&format!("models/{name}/"), &base)
+        .map(|u| u.href())
+        .unwrap_or_else(|_| format!("models/{name}/"))
+}
+
+fn session_lang() -> Lang {
+    let stored = web_sys::window()
+        .and_then(|w| w.session_storage().ok().flatten())
+        .and_then(|s| s.get_item("lang").ok().flatten());
+    match stored.as_deref() {
+        Some("en") => Lang::En,
+        Some(_) => Lang::Zh,
+        None => {
+            let nav = web_sys::window()
+                .and_then(|w| w.navigator().language())
+                .unwrap_or_default();
+            if nav.starts_with("zh") || nav.is_empty() {
+                Lang::Zh
+            } else {
+                Lang::En
+            }
+        }
+    }
+}
+
+fn set_document_lang(lang: Lang) {
+    if let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+    {
+        let _ = root.set_attribute("lang", lang.code());
+    }
+}
+
+fn register_service_worker() {
+    let Some(window) = web_sys::window() else { return };
+    let navigator = window.navigator();
+    if js_sys::Reflect::has(&navigator, &"serviceWorker".into()).unwrap_or(false) {
+        // Offline use is a bonus: if registration fails the page still works online.
+        let _ = navigator.service_worker().register("sw.js");
+    }
+}
+
+impl App {
+    fn spawn(ctx: &Context<Self>) -> Result<Link, String> {
+        let options = web_sys::WorkerOptions::new();
+        let worker = Worker::new_with_options("worker.js", &options).map_err(|e| format!("{e:?}"))?;
+        let on_reply = ctx.link().callback(Msg::Reply);
+        let on_bad = ctx.link().callback(Msg::WorkerCrashed);
+        let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            match serde_wasm_bindgen::from_value::<Reply>(e.data()) {
+                Ok(reply) => on_reply.emit(reply),
+                Err(err) => on_bad.emit(format!("unreadable reply: {err}")),
+            }
+        });
+        let on_crash = ctx.link().callback(Msg::WorkerCrashed);
+        let onerror = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |e: web_sys::ErrorEvent| {
+            on_crash.emit(e.message());
+        });
+        worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(onerror.as_ref().unchecked_ref()));
+        let gpu = query("backend").as_deref() != Some("cpu");
+        let link = Link {
+            worker,
+            _onmessage: onmessage,
+            _onerror: onerror,
+        };
+        Self::send(
+            &link,
+            &Request::Load {
+                base: model_base(),
+                gpu,
+            },
+        );
+        Ok(link)
+    }
+
+    fn send(link: &Link, request: &Request) {
+        if let Ok(value) = serde_wasm_bindgen::to_value(request) {
+            let _ = link.worker.post_message(&value);
+        }
+    }
+
+    fn request(&mut self, texts: Vec<String>, explain: bool) -> Option<u32> {
+        let link = self.link.as_ref()?;
+        let id = self.next_id;
+        self.next_id += 1;
+        Self::send(link, &Request::Classify { id, texts, explain });
+        Some(id)
+    }
+
+    fn ready(&self) -> bool {
+        matches!(self.model, ModelState::Ready(_))
+    }
+
+    /// Sends the next chunk of the batch, if any is left.
+    fn continue_batch(&mut self) {
+        let Some(batch) = &self.batch else { return };
+        let start = batch.outcomes.iter().position(Option::is_none);
+        let Some(start) = start else { return };
+        let end = (start + BATCH_CHUNK).min(batch.rows.len());
+        let texts: Vec<String> = batch.rows[start..end].iter().map(|r| r.text.clone()).collect();
+        let id = self.request(texts, false);
+        if let (Some(batch), Some(id)) = (&mut self.batch, id) {
+            batch.pending = Some((id, start));
+        }
+    }
+
+    fn on_reply(&mut self, reply: Reply) {
+        match reply {
+            Reply::Progress { file, loaded, total } => {
+                self.model = ModelState::Loading { file, loaded, total };
+            }
+            Reply::Ready(info) => {
+                self.model = ModelState::Ready(info);
+                if self.batch.as_ref().is_some_and(|b| b.pending.is_none()) {
+                    self.continue_batch();
+                }
+            }
+            Reply::LoadFailed { error } => self.model = ModelState::Failed(error),
+            Reply::Results { id, outcomes, ms } => {
+                if self.single == Some(id) {
+                    self.single = None;
+                    // A reply for text that has since been cleared is dropped with it.
+                    if !self.text.trim().is_empty() {
+                        self.result = outcomes.into_iter().next().map(|o| (o, ms));
+                    }
+                    return;
+                }
+                let Some(batch) = &mut self.batch else { return };
+                let Some((pending, start)) = batch.pending else {
+                    return;
+                };
+                if pending != id {
+                    return;
+                }
+                batch.pending = None;
+                for (i, outcome) in outcomes.into_iter().enumerate() {
+                    batch.outcomes[start + i] = Some(outcome);
+                }
+                self.continue_batch();
+            }
+        }
+    }
+
+    fn export(&self) {
+        let Some(batch) = &self.batch else { return };
+        let csv = format!("\u{feff}{}", batch::export(&batch.rows, &batch.outcomes));
+        let parts = js_sys::Array::of1(&JsValue::from_str(&csv));
+        let options = web_sys::BlobPropertyBag::new();
+        options.set_type("text/csv;charset=utf-8");
+        let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
+            return;
+        };
+        let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+            return;
+        };
+        let anchor = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.create_element("a").ok())
+            .and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok());
+        if let Some(a) = anchor {
+            a.set_href(&url);
+            a.set_download("sosrisk-results.csv");
+            a.click();
+        }
+        let _ = web_sys::Url::revoke_object_url(&url);
+    }
+}
+
+impl Component for App {
+    type Message = Msg;
+    type Properties = ();
+
+    fn create(ctx: &Context<Self>) -> Self {
+        let lang = session_lang();
+        set_document_lang(lang);
+        register_service_worker();
+        let (link, model) = match Self::spawn(ctx) {
+            Ok(link) => (
+                Some(link),
+                ModelState::Loading {
+                    file: "config.json".into(),
+                    loaded: 0.0,
+                    total: None,
+                },
+            ),
+            Err(e) => (
+                None,
+                ModelState::Failed(format!("cannot start the model worker: {e}")),
+            ),
+        };
+        Self {
+            lang,
+            link,
+            model,
+            text: String::new(),
+            result: None,
+            single: None,
+            next_id: 1,
+            batch: None,
+            batch_error: None,
+            notice: None,
+            reader: None,
+        }
+    }
+
+    fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+        match msg {
+            Msg::Reply(reply) => self.on_reply(reply),
+            Msg::WorkerCrashed(detail) => {
+                web_sys::console::error_1(&format!("model worker: {detail}").into());
+                self.notice = Some(self.lang.words().worker_crashed.into());
+                self.single = None;
+                if let Some(batch) = &mut self.batch {
+                    batch.pending = None;
+                }
+                self.link = None;
+                match Self::spawn(ctx) {
+                    Ok(link) => {
+                        self.link = Some(link);
+                        self.model = ModelState::Loading {
+                            file: "config.json".into(),
+                            loaded: 0.0,
+                            total: None,
+                        };
+                    }
+                    Err(e) => self.model = ModelState::Failed(e),
+                }
+            }
+            Msg::Input(text) => {
+                if text.trim().is_empty() {
+                    self.result = None;
+                }
+                self.text = text;
+            }
+            Msg::Key(e) => {
+                if e.key() == "Enter" && (e.ctrl_key() || e.meta_key()) {
+                    e.prevent_default();
+                    ctx.link().send_message(Msg::Classify);
+                }
+                return false;
+            }
+            Msg::Classify => {
+                self.notice = None;
+                if self.text.trim().is_empty() {
+                    self.result = Some((Outcome::Err(crate::Error::EmptyText.to_string()), 0.0));
+                } else if self.ready() {
+                    self.single = self.request(vec![self.text.clone()], true);
+                }
+            }
+            Msg::Clear => {
+                self.text.clear();
+                self.result = None;
+                self.single = None;
+                self.batch = None;
+                self.batch_error = None;
+                self.notice = None;
+            }
+            Msg::ToggleLang => {
+                self.lang = self.lang.other();
+                set_document_lang(self.lang);
+                if let Some(storage) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) {
+                    let _ = storage.set_item("lang", if self.lang == Lang::En { "en" } else { "zh" });
+                }
+            }
+            Msg::FileChosen(file) => {
+                let name = file.name();
+                let file = gloo::file::File::from(file);
+                let link = ctx.link().clone();
+                self.reader = Some(gloo::file::callbacks::read_as_bytes(&file, move |bytes| {
+                    link.send_message(Msg::FileRead(name, bytes.map_err(|e| e.to_string())));
+                }));
+            }
+            Msg::FileRead(name, bytes) => {
+                self.reader = None;
+                let rows = bytes.and_then(|b| batch::parse(&name, &b));
+                match rows {
+                    Ok(rows) => {
+                        self.batch_error = None;
+                        self.batch = Some(Batch {
+                            name,
+                            outcomes: vec![None; rows.len()],
+                            rows,
+                            pending: None,
+                            sort: SortKey::Line,
+                        });
+                        if self.ready() {
+                            self.continue_batch();
+                        }
+                    }
+                    Err(e) => {
+                        self.batch = None;
+                        self.batch_error = Some(e);
+                    }
+                }
+            }
+            Msg::CancelBatch => {
+                if let Some(batch) = &mut self.batch {
+                    batch.pending = None;
+                    // Rows left unassessed are marked so in the table and the export.
+                    for o in batch.outcomes.iter_mut().filter(|o| o.is_none()) {
+                        *o = Some(Outcome::Err("not assessed (cancelled)".into()));
+                    }
+                }
+            }
+            Msg::Export => {
+                self.export();
+                return false;
+            }
+            Msg::Sort(key) => {
+                if let Some(batch) = &mut self.batch {
+                    batch.sort = key;
+                }
+            }
+        }
+        true
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        let w = self.lang.words();
+        let link = ctx.link();
+        html! {
+            <div class="page">
+                <header>
+                    <div class="heading">
+                        <h1>{ w.title }</h1>
+                        <p>{ w.subtitle }</p>
+                    </div>
+                    <button class="lang" onclick={link.callback(|_| Msg::ToggleLang)}
+                        lang={self.lang.other().code()}>{ w.switch_to }</button>
+                </header>
+                <p class="privacy" role="note">{ w.privacy }</p>
+                { self.view_model(w) }
+                if let Some(notice) = &self.notice {
+                    <p class="notice" role="alert">{ notice }</p>
+                }
+                <main>
+                    <section class="input">
+                        <label for="post">{ w.input_label }</label>
+                        <textarea id="post" rows="7" placeholder={w.placeholder}
+                            value={self.text.clone()} maxlength="1000000"
+                            oninput={link.callback(|e: InputEvent| Msg::Input(e.target_unchecked_into::<HtmlTextAreaElement>().value()))}
+                            onkeydown={link.callback(Msg::Key)} />
+                        <div class="actions">
+                            <button class="primary" disabled={!self.ready() || self.single.is_some()}
+                                onclick={link.callback(|_| Msg::Classify)}>{ w.classify }</button>
+                            <button onclick={link.callback(|_| Msg::Clear)}>{ w.clear }</button>
+                            <span class="hint">{ w.shortcut }</span>
+                        </div>
+                        { self.view_batch_input(ctx, w) }
+                    </section>
+                    <section class="output" aria-live="polite">
+                        { self.view_result(w) }
+                    </section>
+                </main>
+                { self.view_batch(ctx, w) }
+                <footer><p>{ w.disclaimer }</p></footer>
+            </div>
+        }
+    }
+}
+
+impl App {
+    fn view_model(&self, w: &Words) -> Html {
+        match &self.model {
+            ModelState::Loading { file, loaded, total } => {
+                let fraction = total.filter(|t| *t > 0.0).map_or(0.0, |t| (loaded / t).min(1.0));
+                html! {
+                    <div class="status" id="model-status" data-state="loading">
+                        <label for="load-progress">{ format!("{} ({file}, {:.1} MB)", w.loading, loaded / 1e6) }</label>
+                        <progress id="load-progress" max="1" value={fraction.to_string()} />
+                    </div>
+                }
+            }
+            ModelState::Ready(info) => html! {
+                <div class="status" id="model-status" data-state="ready" data-backend={info.backend.clone()}>
+                    { format!("{}: {} · {} ({:.1} s)", w.backend, info.backend, info.architecture, info.load_ms / 1000.0) }
+                </div>
+            },
+            ModelState::Failed(e) => html! {
+                <div class="status error" id="model-status" data-state="failed" role="alert">
+                    { format!("{}: {e}", w.load_failed) }
+                </div>
+            },
+        }
+    }
+
+    fn view_result(&self, w: &Words) -> Html {
+        let Some((outcome, ms)) = &self.result else {
+            return html! {};
+        };
+        let p = match outcome {
+            Outcome::Err(e) => return html! { <p class="error" id="result-error" role="alert">{ e }</p> },
+            Outcome::Ok(p) => p,
+        };
+        let threshold = match &self.model {
+            ModelState::Ready(info) => info.binary_threshold,
+            _ => 0.5,
+        };
+        let uncertain = p.level_probs[p.level] < CONFIDENT_LEVEL
+            || (p.high_risk_prob - threshold).abs() < THRESHOLD_MARGIN;
+        let json = serde_json::to_string(p).unwrap_or_default();
+        html! {
+            <div id="result" data-prediction={json} data-ms={ms.to_string()}>
+                <div class={classes!("verdict", if p.high_risk { "high" } else { "low" })}>
+                    <div class="level">
+                        <span class="caption">{ w.level }</span>
+                        <span class="number">{ p.level }</span><span class="of">{ "/10" }</span>
+                        <span class="band">{ w.band(p.level) }</span>
+                        <span class="description">{ w.levels[p.level] }</span>
+                    </div>
+                    <div class="binary">
+                        <span class="caption">{ w.risk_call }</span>
+                        <strong>{ if p.high_risk { w.high } else { w.low } }</strong>
+                        <span>{ format!("{} {:.0}%", w.p_high, p.high_risk_prob * 100.0) }</span>
+                    </div>
+                </div>
+                if uncertain {
+                    <p class="uncertain" role="status">{ w.uncertain }</p>
+                }
+                if p.truncated {
+                    <p class="notice">{ w.truncated.replace("{n}", &p.chars_used.to_string()) }</p>
+                }
+                if p.high_risk || p.level >= 6 {
+                    <div class="crisis" role="alert">
+                        <h2>{ w.crisis_title }</h2>
+                        <ul>{ for w.crisis_lines.iter().map(|l| html! { <li>{ *l }</li> }) }</ul>
+                        <p>{ w.crisis_note }</p>
+                    </div>
+                }
+                <h2>{ w.distribution }</h2>
+                <table class="bars">
+                    { for p.level_probs.iter().enumerate().map(|(i, prob)| html! {
+                        <tr class={classes!((i == p.level).then_some("top"))}>
+                            <th scope="row">{ i }</th>
+                            <td><progress max="1" value={prob.to_string()} aria-label={format!("{}: {:.1}%", w.levels[i], prob * 100.0)} /></td>
+                            <td class="pct">{ format!("{:.1}%", prob * 100.0) }</td>
+                        </tr>
+                    }) }
+                </table>
+                { self.view_attribution(w, p) }
+            </div>
+        }
+    }
+
+    fn view_attribution(&self, w: &Words, p: &Prediction) -> Html {
+        let Some(weights) = &p.attribution else {
+            return html! {};
+        };
+        let max = weights.iter().fold(0f32, |m, v| m.max(*v));
+        let heat = |v: f32| {
+            if max > 0.0 && v > 0.0 {
+                ((v / max) * 4.0).ceil() as usize
+            } else {
+                0
+            }
+        };
+        html! {
+            <>
+                <h2>{ w.drivers }</h2>
+                <p class="hint">{ w.drivers_help }</p>
+                <p class="attribution" id="attribution">
+                    { for self.text.chars().take(weights.len()).zip(weights).map(|(c, v)| html! {
+                        <span class={format!("heat{}", heat(*v))} title={format!("{v:+.3}")}>{ c }</span>
+                    }) }
+                </p>
+            </>
+        }
+    }
+
+    fn view_batch_input(&self, ctx: &Context<Self>, w: &Words) -> Html {
+        let onchange = ctx.link().batch_callback(|e: Event| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            let file = input.files().and_then(|f| f.get(0));
+            // The same file can be chosen again later.
+            input.set_value("");
+            file.map(Msg::FileChosen)
+        });
+        html! {
+            <div class="batch-input">
+                <h2>{ w.batch_title }</h2>
+                <label for="batch-file">{ w.batch_help }</label>
+                <input id="batch-file" type="file" accept=".csv,.txt,text/csv,text/plain" {onchange} />
+                if let Some(e) = &self.batch_error {
+                    <p class="error" id="batch-error" role="alert">{ e }</p>
+                }
+            </div>
+        }
+    }
+
+    fn view_batch(&self, ctx: &Context<Self>, w: &Words) -> Html {
+        let Some(batch) = &self.batch else {
+            return html! {};
+        };
+        let done = batch.outcomes.iter().filter(|o| o.is_some()).count();
+        let total = batch.rows.len();
+        let mut order: Vec<usize> = (0..total).collect();
+        let key = |i: &usize| match &batch.outcomes[*i] {
+            Some(Outcome::Ok(p)) => match batch.sort {
+                SortKey::Level => -(p.level as f32) - p.level_probs[p.level],
+                SortKey::HighRisk => -p.high_risk_prob,
+                SortKey::Line => 0.0,
+            },
+            _ => 1.0,
+        };
+        if batch.sort != SortKey::Line {
+            order.sort_by(|a, b| key(a).total_cmp(&key(b)));
+        }
+        let link = ctx.link();
+        let header = |label: &str, sort: SortKey| {
+            html! {
+                <th scope="col" aria-sort={if batch.sort == sort { "descending" } else { "none" }}>
+                    <button onclick={link.callback(move |_| Msg::Sort(sort))}>{ label.to_string() }</button>
+                </th>
+            }
+        };
+        html! {
+            <section class="batch" id="batch" data-done={done.to_string()} data-total={total.to_string()}>
+                <h2>{ format!("{} · {}", w.batch_title, batch.name) }</h2>
+                <div class="actions">
+                    <progress max={total.max(1).to_string()} value={done.to_string()} />
+                    <span>{ format!("{done} / {total}") }</span>
+                    if done < total {
+                        <button onclick={link.callback(|_| Msg::CancelBatch)}>{ w.cancel }</button>
+                    }
+                    <button id="export" disabled={done < total} onclick={link.callback(|_| Msg::Export)}>{ w.export }</button>
+                </div>
+                if total > TABLE_ROWS {
+                    <p class="hint">{ w.showing.replace("{n}", &TABLE_ROWS.to_string()) }</p>
+                }
+                <table class="results">
+                    <thead><tr>
+                        { header(w.row, SortKey::Line) }
+                        <th scope="col">{ w.text }</th>
+                        { header(w.level, SortKey::Level) }
+                        { header(w.p_high, SortKey::HighRisk) }
+                    </tr></thead>
+                    <tbody>
+                        { for order.iter().take(TABLE_ROWS).map(|&i| {
+                            let row = &batch.rows[i];
+                            let shown: String = row.text.chars().take(80).collect();
+                            match &batch.outcomes[i] {
+                                Some(Outcome::Ok(p)) => html! {
+                                    <tr class={classes!(p.high_risk.then_some("high"))}>
+                                        <td>{ row.line }</td><td class="text">{ shown }</td>
+                                        <td>{ format!("{} · {}", p.level, w.band(p.level)) }</td>
+                                        <td>{ format!("{:.0}% {}", p.high_risk_prob * 100.0, if p.high_risk { w.high } else { "" }) }</td>
+                                    </tr>
+                                },
+                                Some(Outcome::Err(e)) => html! {
+                                    <tr><td>{ row.line }</td><td class="text">{ shown }</td><td colspan="2" class="error">{ format!("{}: {e}", w.error) }</td></tr>
+                                },
+                                None => html! {
+                                    <tr><td>{ row.line }</td><td class="text">{ shown }</td><td colspan="2">{ "…" }</td></tr>
+                                },
+                            }
+                        }) }
+                    </tbody>
+                </table>
+            </section>
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! The page's words in Chinese and English.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+/// Every string the page shows, in one language.
+pub struct Words {
+    pub title: &'static str,
+    pub subtitle: &'static str,
+    pub privacy: &'static str,
+    pub disclaimer: &'static str,
+    pub switch_to: &'static str,
+    pub input_label: &'static str,
+    pub placeholder: &'static str,
+    pub classify: &'static str,
+    pub clear: &'static str,
+    pub shortcut: &'static str,
+    pub loading: &'static str,
+    pub backend: &'static str,
+    pub load_failed: &'static str,
+    pub worker_crashed: &'static str,
+    pub level: &'static str,
+    pub bands: [&'static str; 4],
+    pub high: &'static str,
+    pub low: &'static str,
+    pub risk_call: &'static str,
+    pub p_high: &'static str,
+    pub uncertain: &'static str,
+    pub distribution: &'static str,
+    pub drivers: &'static str,
+    pub drivers_help: &'static str,
+    pub truncated: &'static str,
+    pub crisis_title: &'static str,
+    pub crisis_lines: [&'static str; 4],
+    pub crisis_note: &'static str,
+    pub batch_title: &'static str,
+    pub batch_help: &'static str,
+    pub batch_running: &'static str,
+    pub cancel: &'static str,
+    pub export: &'static str,
+    pub row: &'static str,
+    pub text: &'static str,
+    pub error: &'static str,
+    pub showing: &'static str,
+    pub levels: [&'static str; 11],
+}
+
+pub const ZH: Words = Words {
+    title: "sosrisk 自杀风险筛查",
+    subtitle: "估计一条中文社交媒体帖子作者的自杀风险：0–10 级与高/低风险。",
+    privacy: "隐私：文本只在本设备的浏览器中处理，不会上传、不会保存。",
+    disclaimer: "这是供受过训练的人员使用的筛查辅助工具，不是诊断。模型会出错。",
+    switch_to: "English",
+    input_label: "帖子文本",
+    placeholder: "在此粘贴或输入帖子……",
+    classify: "评估",
+    clear: "清除",
+    shortcut: "Ctrl+Enter 评估",
+    loading: "正在加载模型",
+    backend: "计算方式",
+    load_failed: "模型无法加载",
+    worker_crashed: "模型进程意外停止，正在重新启动。请再试一次。",
+    level: "风险等级",
+    bands: ["低", "中", "高", "严重"],
+    high: "高风险",
+    low: "低风险",
+    risk_call: "二分类判断",
+    p_high: "高风险概率",
+    uncertain: "不确定：模型没有把握，请人工复核。",
+    distribution: "各等级概率",
+    drivers: "影响评分的字",
+    drivers_help: "颜色越深，去掉该字后高风险概率下降越多。",
+    truncated: "文本较长，只读取了前 {n} 个字。",
+    crisis_title: "如有危险，请立即求助",
+    crisis_lines: [
+        "全国心理援助热线：12356",
+        "青少年服务台：12355",
+        "紧急情况：报警 110，急救 120",
+        "北京心理危机研究与干预中心：010-82951332",
+    ],
+    crisis_note: "本工具只是筛查辅助，不能替代专业评估。",
+    batch_title: "批量评估",
+    batch_help: "选择本地 CSV（含 text 列）或 TXT（每行一条）。文件不会离开本设备。",
+    batch_running: "正在评估",
+    cancel: "取消",
+    export: "导出 CSV",
+    row: "行",
+    text: "文本",
+    error: "错误",
+    showing: "显示前 {n} 行；导出包含全部。",
+    levels: [
+        "仅日常负面情绪",
+        "有一些存在性痛苦",
+        "明显的存在性痛苦",
+        "强烈的存在性痛苦，无自杀意愿",
+        "有自杀意愿，无方法或计划",
+        "强烈自杀意愿，方法不明",
+        "正在计划自杀，日期不明",
+        "已决定方法，日期不明",
+        "已有计划，日期大致确定",
+        "已决定方法，可能数日内行动",
+        "自杀可能正在进行",
+    ],
+};
+
+pub const EN: Words = Words {
+    title: "sosrisk suicide-risk screening",
+    subtitle: "Estimates the suicide risk of the author of a Chinese social-media post: level 0–10 and high/low.",
+    privacy: "Privacy: the text is processed only in this browser, on this device. It is never uploaded or stored.",
+    disclaimer: "A screening aid for trained people, not a diagnosis. The model makes mistakes.",
+    switch_to: "中文",
+    input_label: "Post text",
+    placeholder: "Paste or type a post here…",
+    classify: "Assess",
+    clear: "Clear",
+    shortcut: "Ctrl+Enter to assess",
+    loading: "Loading the model",
+    backend: "Running on",
+    load_failed: "The model could not be loaded",
+    worker_crashed: "The model worker stopped unexpectedly and is restarting. Please try again.",
+    level: "Risk level",
+    bands: ["low", "moderate", "high", "severe"],
+    high: "High risk",
+    low: "Low risk",
+    risk_call: "Binary call",
+    p_high: "P(high risk)",
+    uncertain: "Uncertain: the model is not confident. Review manually.",
+    distribution: "Probability of each level",
+    drivers: "Characters that drove the score",
+    drivers_help: "The darker, the more P(high risk) drops without that character.",
+    truncated: "Long text: only the first {n} characters were read.",
+    crisis_title: "If someone is in danger, get help now",
+    crisis_lines: [
+        "National mental-health hotline: 12356",
+        "Youth service line: 12355",
+        "Emergency: police 110, ambulance 120",
+        "Beijing Psychological Crisis Center: 010-82951332",
+    ],
+    crisis_note: "This tool is a screening aid and does not replace a professional assessment.",
+    batch_title: "Batch",
+    batch_help: "Choose a local CSV (with a text column) or TXT (one post per line). The file never leaves this device.",
+    batch_running: "Assessing",
+    cancel: "Cancel",
+    export: "Export CSV",
+    row: "Row",
+    text: "Text",
+    error: "Error",
+    showing: "Showing the first {n} rows; the export has all of them.",
+    levels: crate::labels::LEVEL_DESCRIPTIONS,
+};
+
+impl Lang {
+    pub fn words(self) -> &'static Words {
+        match self {
+            Lang::Zh => &ZH,
+            Lang::En => &EN,
+        }
+    }
+
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+}
+
+impl Words {
+    /// The band's word for a level (same cut points as [`crate::labels::band`]).
+    pub fn band(&self, level: usize) -> &'static str {
+        match crate::labels::band(level) {
+            "low" => self.bands[0],
+            "moderate" => self.bands[1],
+            "high" => self.bands[2],
+            _ => self.bands[3],
+        }
+    }
+}

@@ -1,0 +1,177 @@
+// The web app in headless Chromium, on WebGPU (SwiftShader) and on the CPU fallback: its numbers
+// equal `sosrisk predict --json` for the same model and texts; batch mode and its export work;
+// reloading offline still classifies; no request carries the typed text and nothing is stored.
+// Screenshots of the main states go to tests/web/artifacts/. All texts are synthetic.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync, readFileSync, existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { tmpdir } from "node:os";
+import { chromium } from "playwright-core";
+import { serve } from "./server.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, "../..");
+const dist = join(root, "dist");
+const artifacts = join(here, "artifacts");
+const MODEL = process.env.SOSRISK_WEB_MODEL || "char-ngram";
+const BIN = process.env.SOSRISK_BIN || join(process.env.CARGO_TARGET_DIR || join(root, "target"), "debug", "sosrisk");
+const TOLERANCE = 1e-4;
+
+// Written for these tests; none comes from the dataset.
+const TEXTS = [
+  "今天天气很好，和朋友去公园散步了。",
+  "最近总是睡不着，觉得活着没有什么意思，想一个人消失。",
+  "I feel fine today, 123 😀 ok",
+  "繁體中文的句子，測試一下\u200b零寬字元。",
+  "<img src=x onerror=\"window.__injected=1\"> 你好",
+];
+
+const FLAGS = ["--no-sandbox", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+  "--disable-sync", "--disable-quic", "--use-angle=gl-egl", "--ignore-gpu-blocklist"];
+
+function cliPredictions(texts) {
+  const file = join(tmpdir(), `sosrisk-web-${process.pid}.txt`);
+  writeFileSync(file, texts.join("\n") + "\n");
+  const run = spawnSync(BIN, ["predict", "--json", "--model", join(root, "models", MODEL), "--file", file], { encoding: "utf8" });
+  assert.equal(run.status, 0, `sosrisk predict failed: ${run.stderr}`);
+  return run.stdout.trim().split("\n").map((l) => JSON.parse(l));
+}
+
+function assertClose(page, cli, what) {
+  assert.equal(page.level, cli.level, `${what}: level`);
+  assert.equal(page.high_risk, cli.high_risk, `${what}: high_risk`);
+  assert.ok(Math.abs(page.high_risk_prob - cli.high_risk_prob) <= TOLERANCE, `${what}: P(high) ${page.high_risk_prob} vs ${cli.high_risk_prob}`);
+  page.level_probs.forEach((p, i) => assert.ok(Math.abs(p - cli.level_probs[i]) <= TOLERANCE, `${what}: P(level ${i}) ${p} vs ${cli.level_probs[i]}`));
+}
+
+async function classify(page, text) {
+  await page.click("text=/^(清除|Clear)$/");
+  await page.waitForSelector("#result", { state: "detached" });
+  await page.fill("#post", text);
+  await page.press("#post", "Control+Enter");
+  const result = await page.waitForSelector("#result, #result-error", { timeout: 120_000 });
+  const json = await result.getAttribute("data-prediction");
+  return json ? JSON.parse(json) : { error: await result.textContent() };
+}
+
+async function ready(page) {
+  const status = await page.waitForSelector('#model-status[data-state="ready"], #model-status[data-state="failed"]', { timeout: 300_000 });
+  assert.equal(await status.getAttribute("data-state"), "ready", await status.textContent());
+  return status.getAttribute("data-backend");
+}
+
+function carriesText(entry, texts) {
+  const blob = [entry.url, JSON.stringify(entry.headers), entry.body || ""].join("\n");
+  return texts.some((t) => [t, encodeURIComponent(t), t.slice(0, 6), encodeURIComponent(t.slice(0, 6))].some((v) => blob.includes(v)));
+}
+
+for (const gpu of [true, false]) {
+  const backend = gpu ? "WebGPU" : "CPU";
+  test(`page on ${backend}: same numbers as the CLI, batch, export, offline, privacy`, { timeout: 900_000 }, async () => {
+    assert.ok(existsSync(join(dist, "index.html")), "dist/ is missing: run `trunk build --release --offline` first");
+    mkdirSync(artifacts, { recursive: true });
+    const expected = cliPredictions(TEXTS);
+    const server = await serve(dist, "/sosrisk/");
+    const browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+      args: gpu ? [...FLAGS, "--enable-unsafe-webgpu"] : FLAGS,
+    });
+    try {
+      const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1100, height: 900 } });
+      const seen = [];
+      context.on("request", (r) => seen.push({ url: r.url(), headers: r.headers(), body: r.postData() }));
+      const page = await context.newPage();
+      const errors = [];
+      page.on("pageerror", (e) => errors.push(String(e)));
+      const started = Date.now();
+      await page.goto(`${server.base}?model=${MODEL}`);
+      assert.equal(await ready(page), backend, "backend in use");
+      const loadMs = Date.now() - started;
+      await page.screenshot({ path: join(artifacts, `${backend}-loaded.png`) });
+      const afterLoad = { server: server.log.length, browser: seen.length };
+
+      const times = [];
+      for (const [i, text] of TEXTS.entries()) {
+        const t0 = Date.now();
+        const got = await classify(page, text);
+        times.push(Date.now() - t0);
+        assert.ok(!got.error, `text ${i}: ${got.error}`);
+        assertClose(got, expected[i], `text ${i} on ${backend}`);
+        assert.equal(got.attribution.length, got.chars_used, "one attribution weight per character read");
+        if (i === 1) await page.screenshot({ path: join(artifacts, `${backend}-result.png`), fullPage: true });
+      }
+      // The HTML in the last text is shown as text, never run.
+      assert.equal(await page.evaluate(() => window.__injected), undefined);
+      assert.equal(await page.locator("#attribution img").count(), 0);
+      const empty = await classify(page, "   \n ");
+      assert.match(empty.error, /empty text/);
+
+      // Batch: a synthetic CSV with a BOM, CRLF, a quoted comma and an empty row.
+      const csv = "\ufeffid,text\r\n" + TEXTS.map((t, i) => `${i},"${t.replaceAll('"', '""')}"`).join("\r\n") + "\r\n99,\"  \"\r\n";
+      await page.setInputFiles("#batch-file", { name: "synthetic.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+      await page.waitForFunction(() => {
+        const b = document.querySelector("#batch");
+        return b && b.dataset.total === "6" && b.dataset.done === b.dataset.total;
+      }, null, { timeout: 300_000 });
+      await page.screenshot({ path: join(artifacts, `${backend}-batch.png`), fullPage: true });
+      const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export")]);
+      const exported = readFileSync(await download.path(), "utf8").replace(/^\ufeff/, "").trim().split(/\r?\n/);
+      assert.equal(exported[0], "line,text,level,band,p_level,high_risk,p_high_risk,error");
+      assert.equal(exported.length, 7);
+      TEXTS.forEach((_, i) => assert.ok(exported[i + 1].startsWith(`${i + 2},`), exported[i + 1]));
+      expected.forEach((p, i) => assert.ok(exported[i + 1].includes(`,${p.level},${p.band},`), `export row ${i}: ${exported[i + 1]}`));
+      assert.match(exported[6], /empty text/);
+
+      // Classifying made no request at all, and no request ever carried a text.
+      assert.equal(server.log.length, afterLoad.server, "requests to the server after loading");
+      assert.deepEqual(seen.slice(afterLoad.browser).map((r) => r.url), [], "requests after loading");
+      assert.deepEqual(server.log.filter((e) => carriesText(e, TEXTS)).map((e) => e.url), []);
+      assert.deepEqual(seen.filter((e) => carriesText(e, TEXTS)).map((e) => e.url), []);
+      for (const e of server.log) assert.ok(e.method === "GET" && new URL(e.url, server.base).pathname.startsWith("/sosrisk/"), `${e.method} ${e.url}`);
+
+      // Nothing derived from the text is stored.
+      const stored = await page.evaluate(async () => ({
+        local: localStorage.length,
+        session: Object.keys(sessionStorage).filter((k) => k !== "lang"),
+        cookies: document.cookie,
+        idb: (await indexedDB.databases()).length,
+        cached: await Promise.all((await caches.keys()).map(async (n) => (await (await caches.open(n)).keys()).map((r) => r.url))),
+      }));
+      assert.deepEqual([stored.local, stored.session, stored.cookies, stored.idb], [0, [], "", 0]);
+      for (const url of stored.cached.flat()) assert.ok(url.startsWith(server.base), url);
+
+      // Clearing the box clears the answer.
+      await page.click("text=/^(清除|Clear)$/");
+      assert.equal(await page.inputValue("#post"), "");
+      assert.equal(await page.locator("#result").count(), 0);
+
+      // Offline: the service worker's cache serves the app and the model.
+      await page.waitForFunction(() => navigator.serviceWorker.controller !== null || navigator.serviceWorker.ready, null, { timeout: 30_000 });
+      await page.reload();
+      await ready(page);
+      await context.setOffline(true);
+      await page.reload();
+      assert.equal(await ready(page), backend, "backend after an offline reload");
+      const offline = await classify(page, TEXTS[1]);
+      assertClose(offline, expected[1], "offline");
+      await page.screenshot({ path: join(artifacts, `${backend}-offline.png`) });
+      await context.setOffline(false);
+
+      // English interface, phone width.
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.click("button.lang");
+      await page.waitForSelector("text=Assess");
+      await page.screenshot({ path: join(artifacts, `${backend}-phone-en.png`), fullPage: true });
+      assert.deepEqual(errors, []);
+      const timing = { backend, model: MODEL, load_ms: loadMs, per_text_ms: times };
+      writeFileSync(join(artifacts, `${backend}-timing.json`), JSON.stringify(timing, null, 2) + "\n");
+      console.log(JSON.stringify(timing));
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  });
+}
