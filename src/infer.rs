@@ -352,9 +352,10 @@ impl Classifier {
     }
 
     /// Why `prediction` (this classifier's, for `text`) came out as it did: for each character
-    /// read, P(high risk) minus P(high risk) of the text without that character.
+    /// read, P(high risk) minus P(high risk) of the text without that character (without its
+    /// span of neighbours, in texts longer than 32 characters).
     pub fn explain(&self, text: &str, prediction: &Prediction) -> Result<Vec<f32>, Error> {
-        let variants = occlusions(text, prediction.chars_used);
+        let (variants, of_char) = occlusions(text, prediction.chars_used);
         let mut probs = Vec::with_capacity(variants.len());
         for chunk in variants.chunks(OCCLUSION_BATCH) {
             let refs: Vec<&str> = chunk.iter().map(|v| v.as_deref().unwrap_or(" ")).collect();
@@ -365,19 +366,29 @@ impl Classifier {
                     .map(|p| p.high_risk_prob),
             );
         }
-        Ok(attribution(&variants, &probs, prediction.high_risk_prob))
+        Ok(attribution(
+            &variants,
+            &of_char,
+            &probs,
+            prediction.high_risk_prob,
+        ))
     }
 
     /// [`Self::explain`] with asynchronous read-back.
     pub async fn explain_async(&self, text: &str, prediction: &Prediction) -> Result<Vec<f32>, Error> {
-        let variants = occlusions(text, prediction.chars_used);
+        let (variants, of_char) = occlusions(text, prediction.chars_used);
         let mut probs = Vec::with_capacity(variants.len());
         for chunk in variants.chunks(OCCLUSION_BATCH) {
             let refs: Vec<&str> = chunk.iter().map(|v| v.as_deref().unwrap_or(" ")).collect();
             let predictions = self.predict_async(&refs).await.map_err(|(_, e)| e)?;
             probs.extend(predictions.iter().map(|p| p.high_risk_prob));
         }
-        Ok(attribution(&variants, &probs, prediction.high_risk_prob))
+        Ok(attribution(
+            &variants,
+            &of_char,
+            &probs,
+            prediction.high_risk_prob,
+        ))
     }
 
     /// [`Self::predict`] with asynchronous read-back, which WebGPU in a browser requires.
@@ -398,24 +409,37 @@ impl Classifier {
 
 /// Texts scored per forward pass while explaining.
 const OCCLUSION_BATCH: usize = 32;
+/// At most this many texts are scored to explain one: longer texts are left out in spans of
+/// neighbouring characters, which keeps the encoder's cost bounded in a browser.
+const MAX_OCCLUSIONS: usize = 32;
 
-/// `text` once per character read, without that character; `None` where that leaves nothing
-/// to classify (the character then gets no attribution).
-fn occlusions(text: &str, chars_used: usize) -> Vec<Option<String>> {
+/// For each character read, the text without it (or without its span, for long texts) and the
+/// index of that variant; `None` where leaving it out leaves nothing to classify.
+fn occlusions(text: &str, chars_used: usize) -> (Vec<Option<String>>, Vec<usize>) {
     let chars: Vec<char> = text.chars().collect();
-    (0..chars_used.min(chars.len()))
-        .map(|i| {
-            let rest: String = chars[..i].iter().chain(&chars[i + 1..]).collect();
-            (!rest.trim().is_empty() && !chars[i].is_whitespace()).then_some(rest)
+    let used = chars_used.min(chars.len());
+    let span = used.div_ceil(MAX_OCCLUSIONS).max(1);
+    let variants = (0..used.div_ceil(span))
+        .map(|k| {
+            let (from, to) = (k * span, ((k + 1) * span).min(used));
+            let rest: String = chars[..from].iter().chain(&chars[to..]).collect();
+            let blank = chars[from..to].iter().all(|c| c.is_whitespace());
+            (!rest.trim().is_empty() && !blank).then_some(rest)
         })
-        .collect()
+        .collect();
+    (variants, (0..used).map(|i| i / span).collect())
 }
 
-fn attribution(variants: &[Option<String>], probs: &[f32], full: f32) -> Vec<f32> {
-    variants
+fn attribution(variants: &[Option<String>], of_char: &[usize], probs: &[f32], full: f32) -> Vec<f32> {
+    of_char
         .iter()
-        .zip(probs)
-        .map(|(v, p)| if v.is_some() { full - p } else { 0.0 })
+        .map(|&k| {
+            if variants[k].is_some() {
+                full - probs[k]
+            } else {
+                0.0
+            }
+        })
         .collect()
 }
 
@@ -427,4 +451,26 @@ pub fn argmax(values: &[f32]) -> usize {
         }
     }
     best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn occlusions_cover_every_character_read_in_at_most_32_variants() {
+        let (variants, of_char) = occlusions("ab c", 4);
+        assert_eq!(variants.len(), 4);
+        assert_eq!(variants[0].as_deref(), Some("b c"));
+        assert_eq!(variants[2], None, "leaving out a space explains nothing");
+        let long: String = "字".repeat(100);
+        let (variants, of_char_long) = occlusions(&long, 90);
+        assert!(variants.len() <= MAX_OCCLUSIONS);
+        assert_eq!(of_char_long.len(), 90);
+        assert_eq!(variants[0].as_ref().unwrap().chars().count(), 97, "spans of 3");
+        assert_eq!(of_char, [0, 1, 2, 3]);
+        let weights = attribution(&[Some("x".into()), None], &[0, 0, 1], &[0.25, 0.9], 0.75);
+        assert_eq!(weights, [0.5, 0.5, 0.0]);
+        assert_eq!(occlusions("我", 1).0, [None], "a single character leaves nothing");
+    }
 }

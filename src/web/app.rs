@@ -82,7 +82,11 @@ pub struct App {
     model: ModelState,
     text: String,
     result: Option<(Outcome, f64)>,
+    /// The text the shown result is for (the box may have been edited since).
+    shown_text: String,
     single: Option<u32>,
+    /// The follow-up request for the shown result's attribution (slower, so it comes second).
+    explaining: Option<u32>,
     next_id: u32,
     batch: Option<Batch>,
     batch_error: Option<String>,
@@ -231,6 +235,18 @@ impl App {
                     // A reply for text that has since been cleared is dropped with it.
                     if !self.text.trim().is_empty() {
                         self.result = outcomes.into_iter().next().map(|o| (o, ms));
+                        if matches!(self.result, Some((Outcome::Ok(_), _))) {
+                            self.explaining = self.request(vec![self.shown_text.clone()], true);
+                        }
+                    }
+                    return;
+                }
+                if self.explaining == Some(id) {
+                    self.explaining = None;
+                    if let (Some((Outcome::Ok(shown), _)), Some(Outcome::Ok(explained))) =
+                        (&mut self.result, outcomes.into_iter().next())
+                    {
+                        shown.attribution = explained.attribution;
                     }
                     return;
                 }
@@ -303,7 +319,9 @@ impl Component for App {
             model,
             text: String::new(),
             result: None,
+            shown_text: String::new(),
             single: None,
+            explaining: None,
             next_id: 1,
             batch: None,
             batch_error: None,
@@ -319,6 +337,7 @@ impl Component for App {
                 web_sys::console::error_1(&format!("model worker: {detail}").into());
                 self.notice = Some(self.lang.words().worker_crashed.into());
                 self.single = None;
+                self.explaining = None;
                 if let Some(batch) = &mut self.batch {
                     batch.pending = None;
                 }
@@ -353,13 +372,17 @@ impl Component for App {
                 if self.text.trim().is_empty() {
                     self.result = Some((Outcome::Err(crate::Error::EmptyText.to_string()), 0.0));
                 } else if self.ready() {
-                    self.single = self.request(vec![self.text.clone()], true);
+                    self.explaining = None;
+                    self.shown_text = self.text.clone();
+                    self.single = self.request(vec![self.text.clone()], false);
                 }
             }
             Msg::Clear => {
                 self.text.clear();
+                self.shown_text.clear();
                 self.result = None;
                 self.single = None;
+                self.explaining = None;
                 self.batch = None;
                 self.batch_error = None;
                 self.notice = None;
@@ -509,7 +532,8 @@ impl App {
             || (p.high_risk_prob - threshold).abs() < THRESHOLD_MARGIN;
         let json = serde_json::to_string(p).unwrap_or_default();
         html! {
-            <div id="result" data-prediction={json} data-ms={ms.to_string()}>
+            <div id="result" data-prediction={json} data-ms={ms.to_string()}
+                data-explained={p.attribution.is_some().to_string()}>
                 <div class={classes!("verdict", if p.high_risk { "high" } else { "low" })}>
                     <div class="level">
                         <span class="caption">{ w.level }</span>
@@ -568,7 +592,7 @@ impl App {
                 <h2>{ w.drivers }</h2>
                 <p class="hint">{ w.drivers_help }</p>
                 <p class="attribution" id="attribution">
-                    { for self.text.chars().take(weights.len()).zip(weights).map(|(c, v)| html! {
+                    { for self.shown_text.chars().take(weights.len()).zip(weights).map(|(c, v)| html! {
                         <span class={format!("heat{}", heat(*v))} title={format!("{v:+.3}")}>{ c }</span>
                     }) }
                 </p>

@@ -52,7 +52,7 @@ async function classify(page, text) {
   await page.waitForSelector("#result", { state: "detached" });
   await page.fill("#post", text);
   await page.press("#post", "Control+Enter");
-  const result = await page.waitForSelector("#result, #result-error", { timeout: 120_000 });
+  const result = await page.waitForSelector('#result[data-explained="true"], #result-error', { timeout: 120_000 });
   const json = await result.getAttribute("data-prediction");
   return json ? JSON.parse(json) : { error: await result.textContent() };
 }
