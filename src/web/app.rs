@@ -155,7 +155,7 @@ fn register_service_worker() {
 impl App {
     fn spawn(ctx: &Context<Self>) -> Result<Link, String> {
         let options = web_sys::WorkerOptions::new();
-        let worker = Worker::new_with_options("worker.js", &options).map_err(|e| format!("{e:?}"))?;
+        let worker = Worker::new_with_options("worker_loader.js", &options).map_err(|e| format!("{e:?}"))?;
         let on_reply = ctx.link().callback(Msg::Reply);
         let on_bad = ctx.link().callback(Msg::WorkerCrashed);
         let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
@@ -219,6 +219,18 @@ impl App {
 
     fn on_reply(&mut self, reply: Reply) {
         match reply {
+            Reply::Started => {
+                if let Some(link) = &self.link {
+                    let gpu = query("backend").as_deref() != Some("cpu");
+                    Self::send(
+                        link,
+                        &Request::Load {
+                            base: model_base(),
+                            gpu,
+                        },
+                    );
+                }
+            }
             Reply::Progress { file, loaded, total } => {
                 self.model = ModelState::Loading { file, loaded, total };
             }

@@ -22,6 +22,9 @@ pub enum Request {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum Reply {
+    /// The worker's wasm is running and listening. Messages sent before this are lost (the
+    /// worker's script finishes before its wasm has set a handler), so the page waits for it.
+    Started,
     /// Bytes of `file` received so far (`total` when the server sent a length).
     Progress {
         file: String,

@@ -203,6 +203,7 @@ pub fn start() {
     scope().set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
     // The handler lives as long as the worker.
     onmessage.forget();
+    post(&Reply::Started);
     spawn_local(async move {
         let mut classifier: Option<Classifier> = None;
         while let Some(request) = rx.next().await {
