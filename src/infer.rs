@@ -365,15 +365,11 @@ impl Classifier {
     /// span of neighbours, in texts longer than 32 characters).
     pub fn explain(&self, text: &str, prediction: &Prediction) -> Result<Vec<f32>, Error> {
         let (variants, of_char) = occlusions(text, prediction.chars_used);
-        let mut probs = Vec::with_capacity(variants.len());
-        for chunk in variants.chunks(OCCLUSION_BATCH) {
-            let refs: Vec<&str> = chunk.iter().map(|v| v.as_deref().unwrap_or(" ")).collect();
-            probs.extend(
-                self.predict(&refs)
-                    .map_err(|(_, e)| e)?
-                    .iter()
-                    .map(|p| p.high_risk_prob),
-            );
+        let texts: Vec<&str> = variants.iter().flatten().map(String::as_str).collect();
+        let mut probs = Vec::with_capacity(texts.len());
+        for chunk in texts.chunks(OCCLUSION_BATCH) {
+            let predictions = self.predict(chunk).map_err(|(_, e)| e)?;
+            probs.extend(predictions.iter().map(|p| p.high_risk_prob));
         }
         Ok(attribution(
             &variants,
@@ -386,10 +382,10 @@ impl Classifier {
     /// [`Self::explain`] with asynchronous read-back.
     pub async fn explain_async(&self, text: &str, prediction: &Prediction) -> Result<Vec<f32>, Error> {
         let (variants, of_char) = occlusions(text, prediction.chars_used);
-        let mut probs = Vec::with_capacity(variants.len());
-        for chunk in variants.chunks(OCCLUSION_BATCH) {
-            let refs: Vec<&str> = chunk.iter().map(|v| v.as_deref().unwrap_or(" ")).collect();
-            let predictions = self.predict_async(&refs).await.map_err(|(_, e)| e)?;
+        let texts: Vec<&str> = variants.iter().flatten().map(String::as_str).collect();
+        let mut probs = Vec::with_capacity(texts.len());
+        for chunk in texts.chunks(OCCLUSION_BATCH) {
+            let predictions = self.predict_async(chunk).await.map_err(|(_, e)| e)?;
             probs.extend(predictions.iter().map(|p| p.high_risk_prob));
         }
         Ok(attribution(
@@ -431,7 +427,9 @@ fn occlusions(text: &str, chars_used: usize) -> (Vec<Option<String>>, Vec<usize>
     let variants = (0..used.div_ceil(span))
         .map(|k| {
             let (from, to) = (k * span, ((k + 1) * span).min(used));
-            let rest: String = chars[..from].iter().chain(&chars[to..]).collect();
+            // The model never reads past `used`, so the variants stop there too (a 1 MB text
+            // must not become 32 copies of itself).
+            let rest: String = chars[..from].iter().chain(&chars[to..used]).collect();
             let blank = chars[from..to].iter().all(|c| c.is_whitespace());
             (!rest.trim().is_empty() && !blank).then_some(rest)
         })
@@ -439,17 +437,17 @@ fn occlusions(text: &str, chars_used: usize) -> (Vec<Option<String>>, Vec<usize>
     (variants, (0..used).map(|i| i / span).collect())
 }
 
+/// `probs` holds P(high) of the `Some` variants only, in order.
 fn attribution(variants: &[Option<String>], of_char: &[usize], probs: &[f32], full: f32) -> Vec<f32> {
-    of_char
+    let mut scored = probs.iter();
+    let per_variant: Vec<f32> = variants
         .iter()
-        .map(|&k| {
-            if variants[k].is_some() {
-                full - probs[k]
-            } else {
-                0.0
-            }
+        .map(|v| match v {
+            Some(_) => full - scored.next().expect("one probability per scored variant"),
+            None => 0.0,
         })
-        .collect()
+        .collect();
+    of_char.iter().map(|&k| per_variant[k]).collect()
 }
 
 pub fn argmax(values: &[f32]) -> usize {
@@ -476,10 +474,14 @@ mod tests {
         let (variants, of_char_long) = occlusions(&long, 90);
         assert!(variants.len() <= MAX_OCCLUSIONS);
         assert_eq!(of_char_long.len(), 90);
-        assert_eq!(variants[0].as_ref().unwrap().chars().count(), 97, "spans of 3");
+        assert_eq!(
+            variants[0].as_ref().unwrap().chars().count(),
+            87,
+            "spans of 3, up to what is read"
+        );
         assert_eq!(of_char, [0, 1, 2, 3]);
-        let weights = attribution(&[Some("x".into()), None], &[0, 0, 1], &[0.25, 0.9], 0.75);
-        assert_eq!(weights, [0.5, 0.5, 0.0]);
+        let weights = attribution(&[None, Some("x".into())], &[0, 1, 1], &[0.25], 0.75);
+        assert_eq!(weights, [0.0, 0.5, 0.5]);
         assert_eq!(occlusions("我", 1).0, [None], "a single character leaves nothing");
     }
 }

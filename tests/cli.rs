@@ -200,6 +200,27 @@ fn predict_text_file_and_stdin_agree() {
 
     let human = sosrisk(&["predict", "--model", m, "决定下周就走"]);
     assert!(stdout(&human).contains("not a diagnosis"));
+
+    // --explain: one weight per character, spaces included (they get 0: leaving one out says
+    // nothing), and the same prediction as without it.
+    let text = "决定 下周就走 ok";
+    let explained = sosrisk(&["predict", "--model", m, "--json", "--explain", text]);
+    assert!(explained.status.success(), "{}", stderr(&explained));
+    let e: serde_json::Value = serde_json::from_str(stdout(&explained).trim()).unwrap();
+    let weights = e["attribution"].as_array().unwrap();
+    assert_eq!(weights.len(), text.chars().count());
+    assert_eq!(weights[2], 0.0);
+    assert!(weights.iter().any(|w| w.as_f64().unwrap() != 0.0));
+    let plain = sosrisk(&["predict", "--model", m, "--json", text]);
+    let p: serde_json::Value = serde_json::from_str(stdout(&plain).trim()).unwrap();
+    assert_eq!(p["level_probs"], e["level_probs"]);
+    assert!(p.get("attribution").is_none());
+    let human = sosrisk(&["predict", "--model", m, "--explain", text]);
+    assert!(
+        stdout(&human).contains("raised P(high) most"),
+        "{}",
+        stdout(&human)
+    );
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {

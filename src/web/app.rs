@@ -87,6 +87,8 @@ pub struct App {
     single: Option<u32>,
     /// The follow-up request for the shown result's attribution (slower, so it comes second).
     explaining: Option<u32>,
+    /// The attribution request for the shown result has come back (with weights or without).
+    explained: bool,
     next_id: u32,
     batch: Option<Batch>,
     batch_error: Option<String>,
@@ -241,6 +243,7 @@ impl App {
                 }
             }
             Reply::LoadFailed { error } => self.model = ModelState::Failed(error),
+            Reply::Crashed { .. } => unreachable!("handled in update"),
             Reply::Results { id, outcomes, ms } => {
                 if self.single == Some(id) {
                     self.single = None;
@@ -255,6 +258,7 @@ impl App {
                 }
                 if self.explaining == Some(id) {
                     self.explaining = None;
+                    self.explained = true;
                     if let (Some((Outcome::Ok(shown), _)), Some(Outcome::Ok(explained))) =
                         (&mut self.result, outcomes.into_iter().next())
                     {
@@ -334,6 +338,7 @@ impl Component for App {
             shown_text: String::new(),
             single: None,
             explaining: None,
+            explained: false,
             next_id: 1,
             batch: None,
             batch_error: None,
@@ -344,6 +349,7 @@ impl Component for App {
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
         match msg {
+            Msg::Reply(Reply::Crashed { error }) => ctx.link().send_message(Msg::WorkerCrashed(error)),
             Msg::Reply(reply) => self.on_reply(reply),
             Msg::WorkerCrashed(detail) => {
                 web_sys::console::error_1(&format!("model worker: {detail}").into());
@@ -385,6 +391,7 @@ impl Component for App {
                     self.result = Some((Outcome::Err(crate::Error::EmptyText.to_string()), 0.0));
                 } else if self.ready() {
                     self.explaining = None;
+                    self.explained = false;
                     self.shown_text = self.text.clone();
                     self.single = self.request(vec![self.text.clone()], false);
                 }
@@ -545,7 +552,7 @@ impl App {
         let json = serde_json::to_string(p).unwrap_or_default();
         html! {
             <div id="result" data-prediction={json} data-ms={ms.to_string()}
-                data-explained={p.attribution.is_some().to_string()}>
+                data-explained={self.explained.to_string()}>
                 <div class={classes!("verdict", if p.high_risk { "high" } else { "low" })}>
                     <div class="level">
                         <span class="caption">{ w.level }</span>

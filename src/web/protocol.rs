@@ -25,6 +25,10 @@ pub enum Reply {
     /// The worker's wasm is running and listening. Messages sent before this are lost (the
     /// worker's script finishes before its wasm has set a handler), so the page waits for it.
     Started,
+    /// The worker panicked; it cannot go on, and the page should start a new one.
+    Crashed {
+        error: String,
+    },
     /// Bytes of `file` received so far (`total` when the server sent a length).
     Progress {
         file: String,

@@ -189,6 +189,12 @@ async fn classify(classifier: &Classifier, texts: &[String], explain: bool) -> V
 
 /// The worker's entry point: answers the page's [`Request`]s in order.
 pub fn start() {
+    // A panic would otherwise end the worker silently (inside a promise, no `error` event).
+    std::panic::set_hook(Box::new(|info| {
+        post(&Reply::Crashed {
+            error: info.to_string(),
+        })
+    }));
     let (tx, mut rx) = mpsc::unbounded::<Request>();
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         match serde_wasm_bindgen::from_value::<Request>(event.data()) {

@@ -160,6 +160,14 @@ for (const gpu of [true, false]) {
       });
       assert.deepEqual(blocked, { outcome: "blocked", violated: true });
 
+      // A crash in the worker: the page says so, starts a new one and keeps working. (After the
+      // request checks: a new worker fetches its files again.)
+      await page.workers()[0].evaluate(() => setTimeout(() => { throw new Error("simulated worker crash"); }));
+      await page.waitForSelector("p.notice[role=alert]");
+      assert.equal(await ready(page), backend, "backend after the worker restarted");
+      const again = await classify(page, TEXTS[0]);
+      assertClose(again, expected[0], "after the restart");
+
       // Clearing the box clears the answer.
       await page.click("text=/^(清除|Clear)$/");
       assert.equal(await page.inputValue("#post"), "");
@@ -194,3 +202,20 @@ for (const gpu of [true, false]) {
     }
   });
 }
+
+test("a tampered model file is refused with a message naming it", { timeout: 300_000 }, async () => {
+  const server = await serve(dist, "/", { tamper: `models/${MODEL}/tokenizer.json` });
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: FLAGS });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${server.base}?model=${MODEL}`);
+    const status = await page.waitForSelector('#model-status[data-state="failed"]', { timeout: 180_000 });
+    const message = await status.textContent();
+    assert.match(message, /tokenizer\.json: SHA-256 is [0-9a-f]{64}, but the model config expects/);
+    assert.equal(await page.locator("button.primary").isDisabled(), true, "nothing to classify with");
+    await page.screenshot({ path: join(artifacts, "tampered-model.png") });
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});

@@ -27,8 +27,11 @@ async function siteHeaders(root) {
   return headers;
 }
 
-/** Serves `root` under `prefix` (e.g. "/sosrisk/") on a free port of 127.0.0.1. */
-export async function serve(root, prefix = "/") {
+/**
+ * Serves `root` under `prefix` (e.g. "/sosrisk/") on a free port of 127.0.0.1. `tamper` names a
+ * file (relative to root) whose bytes are served with one byte flipped, as a corrupt copy would be.
+ */
+export async function serve(root, prefix = "/", { tamper } = {}) {
   const headers = await siteHeaders(root);
   const log = [];
   const server = createServer(async (req, res) => {
@@ -45,6 +48,7 @@ export async function serve(root, prefix = "/") {
     try {
       if (!(await stat(file)).isFile()) throw new Error("not a file");
       const body = await readFile(file);
+      if (tamper && path === normalize(tamper)) body[body.length >> 1] ^= 0xff;
       res.writeHead(200, { ...headers, "Content-Type": TYPES[extname(file)] || "application/octet-stream", "Content-Length": body.length, "Cache-Control": "no-cache" });
       res.end(body);
     } catch {
