@@ -219,7 +219,7 @@ impl App {
         }
     }
 
-    fn on_reply(&mut self, reply: Reply) {
+    fn on_reply(&mut self, ctx: &Context<Self>, reply: Reply) {
         match reply {
             Reply::Started => {
                 if let Some(link) = &self.link {
@@ -243,7 +243,7 @@ impl App {
                 }
             }
             Reply::LoadFailed { error } => self.model = ModelState::Failed(error),
-            Reply::Crashed { .. } => unreachable!("handled in update"),
+            Reply::Crashed { error } => ctx.link().send_message(Msg::WorkerCrashed(error)),
             Reply::Results { id, outcomes, ms } => {
                 if self.single == Some(id) {
                     self.single = None;
@@ -349,8 +349,7 @@ impl Component for App {
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
         match msg {
-            Msg::Reply(Reply::Crashed { error }) => ctx.link().send_message(Msg::WorkerCrashed(error)),
-            Msg::Reply(reply) => self.on_reply(reply),
+            Msg::Reply(reply) => self.on_reply(ctx, reply),
             Msg::WorkerCrashed(detail) => {
                 web_sys::console::error_1(&format!("model worker: {detail}").into());
                 self.notice = Some(self.lang.words().worker_crashed.into());

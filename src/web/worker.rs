@@ -91,8 +91,16 @@ async fn fetch_bytes(url: &str, file: &str) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
+async fn sleep(ms: i32) {
+    let promise = Promise::new(&mut |resolve, _| {
+        let _ = scope().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
 /// Whether the browser gives a WebGPU adapter: `navigator.gpu` can exist while
-/// `requestAdapter()` resolves to null (e.g. Chromium without a usable GPU).
+/// `requestAdapter()` resolves to null (no usable GPU, or, seen in headless Chromium, a GPU
+/// process still starting: hence a few tries).
 async fn webgpu_adapter() -> bool {
     let Ok(gpu) = Reflect::get(&scope().navigator(), &"gpu".into()) else {
         return false;
@@ -104,12 +112,21 @@ async fn webgpu_adapter() -> bool {
     else {
         return false;
     };
-    let Ok(promise) = request.call0(&gpu).and_then(|p| p.dyn_into::<Promise>()) else {
-        return false;
-    };
-    JsFuture::from(promise)
-        .await
-        .is_ok_and(|a| !a.is_null() && !a.is_undefined())
+    for attempt in 0..3 {
+        if attempt > 0 {
+            sleep(300).await;
+        }
+        let Ok(promise) = request.call0(&gpu).and_then(|p| p.dyn_into::<Promise>()) else {
+            return false;
+        };
+        if JsFuture::from(promise)
+            .await
+            .is_ok_and(|a| !a.is_null() && !a.is_undefined())
+        {
+            return true;
+        }
+    }
+    false
 }
 
 async fn device(gpu: bool) -> (Device, &'static str) {

@@ -189,8 +189,14 @@ for (const gpu of [true, false]) {
 
       // English interface, phone width.
       await page.setViewportSize({ width: 390, height: 844 });
-      await page.click("button.lang");
+      if ((await page.getAttribute("html", "lang")) !== "en") await page.click("button.lang");
+      await page.waitForSelector('html[lang="en"]');
       await page.waitForSelector("text=Assess");
+      await page.click("button.lang");
+      await page.waitForSelector('html[lang="zh-CN"]');
+      await page.waitForSelector("text=评估");
+      await page.screenshot({ path: join(artifacts, `${backend}-phone-zh.png`), fullPage: true });
+      await page.click("button.lang");
       await page.screenshot({ path: join(artifacts, `${backend}-phone-en.png`), fullPage: true });
       assert.deepEqual(errors, []);
       const timing = { backend, model: MODEL, cold_load_ms: loadMs, warm_load_ms: warmLoadMs, first_result_ms: times[0], per_text_ms: times };
