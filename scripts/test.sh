@@ -18,7 +18,18 @@ echo "== cargo fmt --check"
 cargo fmt --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
-echo "== cargo check --lib --target wasm32-unknown-unknown (the shared code the web app will use)"
-cargo check --lib --target wasm32-unknown-unknown
 echo "== cargo test"
 cargo test
+
+# The web app: build it as a host would serve it, then drive it in headless Chromium.
+bash scripts/web-tools.sh
+export PATH="$PWD/tests/web/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+echo "== cargo clippy (web app: page and worker, wasm32)"
+cargo clippy --target wasm32-unknown-unknown --bin app --no-default-features --features web -- -D warnings
+cargo clippy --target wasm32-unknown-unknown --bin worker --features web -- -D warnings
+echo "== trunk build --release"
+trunk build --release --offline
+echo "== browser tests (tests/web, headless Chromium)"
+SOSRISK_BIN="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/debug/sosrisk"
+export SOSRISK_BIN
+(cd tests/web && npm test)

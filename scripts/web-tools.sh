@@ -12,11 +12,13 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "^wasm-bindgen 0\.2\.130$"; th
   # No --locked: one of its locked dependencies is gone from the index.
   cargo install wasm-bindgen-cli --version 0.2.130
 fi
-if ! command -v node >/dev/null || ! command -v npm >/dev/null || ! command -v chromium >/dev/null; then
+# A CJK font, so that screenshots show what a counselor sees rather than empty boxes.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null || ! command -v chromium >/dev/null \
+  || [ ! -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]; then
   if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && apt-get install -y -qq nodejs npm chromium chromium-driver >/dev/null
+    apt-get update -qq && apt-get install -y -qq nodejs npm chromium chromium-driver fonts-wqy-zenhei >/dev/null
   else
-    echo "error: the web app's tests need Node.js and Chromium: sudo apt-get install nodejs npm chromium" >&2
+    echo "error: the web app's tests need Node.js and Chromium: sudo apt-get install nodejs npm chromium fonts-wqy-zenhei" >&2
     exit 1
   fi
 fi
