@@ -2,6 +2,8 @@
 //! machine without a GPU) as on the CPU backend. `scripts/test.sh` installs lavapipe; without any
 //! Vulkan driver the test says so and returns.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -12,7 +14,7 @@ const TEXTS: [&str; 3] = [
 ];
 
 fn predict(backend: &str) -> Vec<serde_json::Value> {
-    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/char-ngram");
+    let model = common::crate_dir().join("models/char-ngram");
     let mut args = vec![
         "predict",
         "--json",

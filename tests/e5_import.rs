@@ -4,6 +4,8 @@
 //! Needs the fetched weights (`bash scripts/fetch-e5.sh`, which `scripts/test.sh` runs); without
 //! them each test says so and returns.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -31,7 +33,7 @@ fn fetched() -> Option<PathBuf> {
 }
 
 fn dataset_texts() -> Vec<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/sos1k/sos1k.csv");
+    let path = common::crate_dir().join("../shared/data/sos1k/sos1k.csv");
     match sosrisk::data::read_labelled(&path) {
         Ok(ds) => ds.posts.into_iter().map(|p| p.text).collect(),
         Err(_) => Vec::new(),

@@ -1,16 +1,17 @@
 //! Property tests: whatever text or file comes in, tokenization + inference and the CSV readers
 //! return a result or an error, never panic; and the same text always gives the same result.
 
+mod common;
+
 use burn::prelude::Device;
 use proptest::prelude::*;
 use sosrisk::infer::Classifier;
-use std::path::Path;
 use std::sync::OnceLock;
 
 fn shipped() -> &'static Classifier {
     static CLF: OnceLock<Classifier> = OnceLock::new();
     CLF.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/char-ngram");
+        let dir = common::crate_dir().join("models/char-ngram");
         sosrisk::artifact::load(&dir, &Device::flex()).unwrap()
     })
 }

@@ -1,13 +1,15 @@
 //! Checks against the real SOS-1K files, read at run time from ../shared (never copied into the
 //! repository). Each test returns early, saying so, when the data is not there.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use burn::prelude::Device;
 use sosrisk::data::read_labelled;
 
 fn data_path() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/sos1k/sos1k.csv");
+    let p = common::crate_dir().join("../shared/data/sos1k/sos1k.csv");
     if p.is_file() {
         Some(p)
     } else {
@@ -35,7 +37,7 @@ fn sos1k_has_the_documented_shape() {
 #[test]
 fn shipped_models_reproduce_their_recorded_test_scores() {
     let Some(path) = data_path() else { return };
-    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    let models = common::crate_dir().join("models");
     let mut checked = 0;
     for entry in std::fs::read_dir(&models).unwrap() {
         let dir = entry.unwrap().path();

@@ -68,3 +68,11 @@ pub fn write_csv(path: &Path, n: usize, seed: u64) {
     }
     std::fs::write(path, out).unwrap();
 }
+
+/// The crate's directory, read when the test runs: test binaries can be reused from a shared
+/// build cache by another checkout, and a path baked in at compile time would then point there.
+pub fn crate_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
+}
