@@ -125,8 +125,9 @@ fn logits(model: &BertClassifier, rows: &[Row], device: &Device) -> (Vec<f32>, V
     (level, binary)
 }
 
-fn labels(rows: &[Row]) -> Vec<(usize, Option<usize>)> {
-    rows.iter().map(|r| (r.level, r.binary)).collect()
+/// (level, binary) of each row, for the loss and the scores.
+fn labels<'a>(rows: impl IntoIterator<Item = &'a Row>) -> Vec<(usize, Option<usize>)> {
+    rows.into_iter().map(|r| (r.level, r.binary)).collect()
 }
 
 fn argmax_scores(rows: &[Row], (level, binary): &(Vec<f32>, Vec<f32>)) -> Scores {
@@ -364,7 +365,7 @@ pub fn finetune(
         for chunk in state.order.chunks(cfg.batch_size) {
             let rows: Vec<&Row> = chunk.iter().map(|&i| &train_rows[i]).collect();
             let (ids, mask) = batch(&rows, &ad);
-            let loss = weights.loss(model.forward(ids, mask), &labels_of(&rows), &ad);
+            let loss = weights.loss(model.forward(ids, mask), &labels(rows.iter().copied()), &ad);
             total += scalar(loss.clone()) * rows.len() as f64;
             seen += rows.len();
             let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -470,8 +471,4 @@ pub fn finetune(
         classifier: Classifier::from_parts(manifest, network, device),
         report,
     })
-}
-
-fn labels_of(rows: &[&Row]) -> Vec<(usize, Option<usize>)> {
-    rows.iter().map(|r| (r.level, r.binary)).collect()
 }
