@@ -472,3 +472,26 @@ pub fn finetune(
         report,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temperature_scaling_recovers_an_overconfidence_of_two() {
+        // Logits [2, 0] everywhere, but class 0 is right only as often as softmax([1, 0]) says.
+        let p0 = 1.0 / (1.0 + (-1.0f64).exp());
+        let n = 1000;
+        let right = (p0 * n as f64).round() as usize;
+        let logits: Vec<f32> = (0..n).flat_map(|_| [2.0, 0.0]).collect();
+        let targets: Vec<Option<usize>> = (0..n).map(|i| Some(usize::from(i >= right))).collect();
+        let t = fit_temperature(&logits, 2, &targets);
+        assert!((t - 2.0).abs() < 0.051, "temperature {t}");
+        let cal = calibrate(2, (&logits, &targets), None);
+        assert!(
+            cal.validation_ece.1 < 0.01 && cal.validation_ece.0 > 0.1,
+            "{:?}",
+            cal.validation_ece
+        );
+    }
+}
