@@ -66,8 +66,9 @@ pub fn load(dir: &Path, device: &Device) -> Result<Classifier, ArtifactError> {
     Classifier::from_bytes(&config, &tokenizer, &weights, device).map_err(invalid)
 }
 
-/// Writes a model directory: the weights (as f16) and tokenizer, then a manifest that records
-/// their hashes and `training` (settings, data source).
+/// Writes a model directory: the weights (f16 burnpack for the n-gram model, block-wise int8
+/// for the encoder) and tokenizer, then a manifest that records their hashes and `training`
+/// (settings, data source).
 pub fn save(dir: &Path, clf: &Classifier, training: serde_json::Value) -> Result<(), ArtifactError> {
     std::fs::create_dir_all(dir).map_err(|cause| ArtifactError::Write {
         path: dir.into(),
