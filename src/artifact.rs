@@ -1,5 +1,5 @@
 //! Model directories on disk: the weights (`weights.bpk`, burnpack f16, for the n-gram model;
-//! `weights.q8`, block-wise int8, for the encoder), `tokenizer.json`, `config.json`
+//! `weights.q8`, block-wise quantised, for the encoder), `tokenizer.json`, `config.json`
 //! (architecture, labels, training settings, data source, SHA-256 of every file), plus
 //! `metrics.json` and `MODEL_CARD.md` for people.
 
@@ -66,7 +66,7 @@ pub fn load(dir: &Path, device: &Device) -> Result<Classifier, ArtifactError> {
     Classifier::from_bytes(&config, &tokenizer, &weights, device).map_err(invalid)
 }
 
-/// Writes a model directory: the weights (f16 burnpack for the n-gram model, block-wise int8
+/// Writes a model directory: the weights (f16 burnpack for the n-gram model, block-wise quantised
 /// for the encoder) and tokenizer, then a manifest that records their hashes and `training`
 /// (settings, data source).
 pub fn save(dir: &Path, clf: &Classifier, training: serde_json::Value) -> Result<(), ArtifactError> {
@@ -96,7 +96,7 @@ pub fn save(dir: &Path, clf: &Classifier, training: serde_json::Value) -> Result
             tokenizer.to_json().map_err(invalid)?,
         ),
         Network::Encoder { tokenizer, model } => (
-            crate::quant::to_bytes(model.as_ref()),
+            crate::quant::to_bytes(model.as_ref(), crate::quant::DEFAULT_POLICY),
             tokenizer.to_json().map_err(invalid)?,
         ),
     };

@@ -19,7 +19,7 @@ use crate::{Error, quant};
 pub const FORMAT: &str = "sosrisk-model/1";
 /// The n-gram model's weights (burnpack, f16).
 pub const WEIGHTS_FILE: &str = "weights.bpk";
-/// The encoder's weights (block-wise int8, see [`crate::quant`]).
+/// The encoder's weights (block-wise quantised, see [`crate::quant`]).
 pub const QUANTISED_WEIGHTS_FILE: &str = "weights.q8";
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
 pub const CONFIG_FILE: &str = "config.json";
@@ -76,8 +76,15 @@ impl Architecture {
             Self::Encoder(e) => format!(
                 "multilingual-e5-small ({} layers, {} wide, {} heads), fine-tuned on SOS-1K with a \
                  level head and a binary head on its mean-pooled output. Vocabulary pruned to {} \
-                 pieces. Reads at most {} tokens. Weights in block-wise int8.",
-                e.encoder.layers, e.encoder.hidden, e.encoder.heads, e.encoder.vocab_size, e.max_tokens
+                 pieces. Reads at most {} tokens. Weights block-wise quantised: {}-bit embeddings, \
+                 {}-bit layers.",
+                e.encoder.layers,
+                e.encoder.hidden,
+                e.encoder.heads,
+                e.encoder.vocab_size,
+                e.max_tokens,
+                crate::quant::DEFAULT_POLICY.embedding_bits,
+                crate::quant::DEFAULT_POLICY.other_bits
             ),
         }
     }

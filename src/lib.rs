@@ -23,7 +23,11 @@ pub mod tokenize;
 #[cfg(all(not(target_family = "wasm"), feature = "model"))]
 pub mod artifact;
 #[cfg(all(not(target_family = "wasm"), feature = "model"))]
+pub mod bench;
+#[cfg(all(not(target_family = "wasm"), feature = "model"))]
 pub mod data;
+#[cfg(all(not(target_family = "wasm"), feature = "model"))]
+pub mod export;
 #[cfg(all(not(target_family = "wasm"), feature = "model"))]
 pub mod finetune;
 #[cfg(all(not(target_family = "wasm"), feature = "model"))]

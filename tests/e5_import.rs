@@ -180,10 +180,10 @@ fn encoder_matches_the_numpy_reference() {
     }
 }
 
-/// An encoder model directory (int8 weights) saves, loads, verifies and predicts like the f32
-/// model it came from, and explains per character.
+/// An encoder model directory (quantised weights) saves, loads, verifies and predicts like the
+/// f32 model it came from, and explains per character.
 #[test]
-fn encoder_model_directory_round_trips_through_int8() {
+fn encoder_model_directory_round_trips_through_quantisation() {
     let Some(imp) = imported() else { return };
     let device = Device::flex();
     device.seed(7);
@@ -197,46 +197,72 @@ fn encoder_model_directory_round_trips_through_int8() {
         encoder: imp.encoder.config.clone(),
         max_tokens: 24,
         query_prefix: QUERY_PREFIX.into(),
-        temperatures: [0.05, 0.05],
+        temperatures: [1.0, 1.0],
     };
     let manifest = Manifest::new(Architecture::Encoder(spec), serde_json::json!({}));
     let tokenizer = PieceTokenizer::new(imp.encoder.tokenizer.clone(), QUERY_PREFIX, 24);
     let network = Network::Encoder {
-        tokenizer,
+        tokenizer: PieceTokenizer::new(imp.encoder.tokenizer.clone(), QUERY_PREFIX, 24),
         model: Box::new(model),
     };
     let f32_model = Classifier::from_parts(manifest, network, &device);
     let dir = tempfile::tempdir().unwrap();
     sosrisk::artifact::save(dir.path(), &f32_model, serde_json::json!({ "test": true })).unwrap();
     let size = std::fs::metadata(dir.path().join("weights.q8")).unwrap().len();
-    let params = 32_000_000;
-    assert!(size < params * 11 / 10, "int8 file is {size} bytes");
-    let int8 = sosrisk::artifact::load(dir.path(), &device).unwrap();
+    // 10M embedding values at 4 bits and 21M layer values at 5 bits, with a 4-byte header per 32.
+    assert!(size < 23_000_000, "quantised file is {size} bytes");
+    let quantised = sosrisk::artifact::load(dir.path(), &device).unwrap();
 
+    // The pooled features, which the heads read, stay within a few per cent of the f32 ones
+    // (measured on this pretrained encoder: 5.4 % with the 4/5-bit policy, 1.1 % all-int8; the
+    // fine-tuned model's validation scores were the same with either).
     let texts = synthetic_texts(12);
+    let pooled = |clf: &Classifier, text: &str| -> Vec<f32> {
+        let Network::Encoder { model, .. } = clf.network() else {
+            panic!("an encoder model")
+        };
+        let ids = tokenizer.encode(text).unwrap().ids;
+        let (ids, mask) = sosrisk::model::bert::batch(&[ids.as_slice()], &device);
+        model
+            .encoder
+            .pooled(ids, mask)
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap()
+    };
+    for text in &texts {
+        let (a, b) = (pooled(&f32_model, text), pooled(&quantised, text));
+        let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        let diff: Vec<f32> = a.iter().zip(&b).map(|(x, y)| x - y).collect();
+        let relative = norm(&diff) / norm(&a);
+        assert!(
+            relative < 0.08,
+            "pooled features differ by {:.1} %",
+            relative * 100.0
+        );
+    }
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let a = f32_model.predict(&refs).unwrap();
-    let b = int8.predict(&refs).unwrap();
+    let b = quantised.predict(&refs).unwrap();
     for (x, y) in a.iter().zip(&b) {
-        // A low temperature magnifies the random heads' logits, so this is a strict check.
         let worst = x
             .level_probs
             .iter()
             .zip(&y.level_probs)
             .map(|(p, q)| (p - q).abs())
             .fold(0.0f32, f32::max);
-        assert!(worst < 0.05, "level probabilities differ by {worst}");
+        assert!(worst < 0.01, "level probabilities differ by {worst}");
     }
     let long = "我".repeat(100);
-    let p = &int8.predict(&[long.as_str()]).unwrap()[0];
+    let p = &quantised.predict(&[long.as_str()]).unwrap()[0];
     assert!(p.truncated && p.chars_used < 100 && p.chars_used > 10, "{p:?}");
     let text = "今天很累，不想说话。";
-    let p = &int8.predict(&[text]).unwrap()[0];
-    let weights = int8.explain(text, p).unwrap();
+    let p = &quantised.predict(&[text]).unwrap()[0];
+    let weights = quantised.explain(text, p).unwrap();
     assert_eq!(weights.len(), text.chars().count());
     assert!(weights.iter().any(|w| *w != 0.0));
     assert!(matches!(
-        int8.predict(&["  "]),
+        quantised.predict(&["  "]),
         Err((0, sosrisk::Error::EmptyText))
     ));
 }

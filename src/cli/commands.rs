@@ -18,7 +18,7 @@ use sosrisk::train::{self, Example, Optimizer, Part, Selection, TrainConfig};
 
 use super::{Augment, Backend, Command, DataArgs, OptimizerArg, SelectOn, TrainArgs};
 
-fn device(backend: Backend) -> Device {
+pub(super) fn device(backend: Backend) -> Device {
     match backend {
         Backend::Flex => Device::flex(),
         Backend::Wgpu => Device::wgpu(Default::default()),
@@ -100,6 +100,8 @@ pub fn run_command(command: Command) -> Result<()> {
             explain,
             backend,
         } => predict_command(text, file.as_deref(), &model, json, explain, backend),
+        Command::Bench(args) => super::bench::bench_command(&args),
+        Command::Export { model, out } => super::bench::export_command(&model, Backend::Flex, &out),
     }
 }
 
@@ -421,7 +423,7 @@ struct FinetuneRun<'a> {
     resume: bool,
 }
 
-/// Fine-tunes, saves the model (int8), reads it back and records the saved model's scores
+/// Fine-tunes, saves the model (quantised), reads it back and records the saved model's scores
 /// next to the f32 model's, so the cost of quantisation is on record.
 fn finetune_command(run: &FinetuneRun, cfg: &FinetuneConfig, out: &Path, backend: Backend) -> Result<()> {
     let ds = data::read_labelled(&run.input.data)?;
@@ -456,6 +458,7 @@ fn finetune_command(run: &FinetuneRun, cfg: &FinetuneConfig, out: &Path, backend
         "data": data_info(run.input, &[run.val_fold])?,
         "encoder": finetuned.classifier.manifest.training["encoder_source"],
         "best_epoch": report.best_epoch,
+        "quantisation": sosrisk::quant::DEFAULT_POLICY,
         "sosrisk_version": env!("CARGO_PKG_VERSION"),
     });
     artifact::save(out, &finetuned.classifier, training.clone())?;
@@ -467,7 +470,7 @@ fn finetune_command(run: &FinetuneRun, cfg: &FinetuneConfig, out: &Path, backend
         println!("test:                {}", one_line(t));
     }
     if let Some(t) = &full_test {
-        println!("test before int8:    {}", one_line(t));
+        println!("test before quantising: {}", one_line(t));
     }
     let metrics = json!({
         "validation": val,
@@ -502,7 +505,7 @@ fn import_command(q4: &Path, tokenizer: &Path, text_files: &[PathBuf], out: &Pat
 }
 
 /// Texts to classify with where each came from (for error messages).
-fn read_texts(file: &Path) -> Result<Vec<(String, String)>> {
+pub(super) fn read_texts(file: &Path) -> Result<Vec<(String, String)>> {
     if file.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
         let rows = data::read_text_column(file)?;
         return Ok(rows

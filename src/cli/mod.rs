@@ -1,5 +1,6 @@
 //! Command-line parsing and the wiring of each command; the work happens in the library.
 
+mod bench;
 mod commands;
 
 use std::path::PathBuf;
@@ -110,6 +111,40 @@ pub struct TrainArgs {
     pub quiet: bool,
 }
 
+/// What `sosrisk bench` measures.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Model directories to measure.
+    #[arg(long, default_values = ["models/e5", "models/char-ngram"])]
+    pub model: Vec<PathBuf>,
+    #[arg(long, value_enum, default_values = ["flex", "wgpu"])]
+    pub backend: Vec<Backend>,
+    /// Texts per call.
+    #[arg(long, default_values_t = [1, 32])]
+    pub batch: Vec<usize>,
+    /// Labelled CSV whose test split gives the texts.
+    #[arg(long, default_value = DEFAULT_DATA)]
+    pub data: PathBuf,
+    /// Time these texts instead (one per line, or a CSV with a text column).
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    /// Texts timed for each batch size (the first ones).
+    #[arg(long, default_value_t = 250)]
+    pub texts: usize,
+    /// Also time one training epoch of the encoder over this many training posts.
+    #[arg(long, default_value_t = 0)]
+    pub train_rows: usize,
+    /// Also classify this many texts one at a time and report memory along the way.
+    #[arg(long, default_value_t = 0)]
+    pub soak: usize,
+    /// Write every figure as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Measure in this process (one model, one backend) and print JSON.
+    #[arg(long, hide = true)]
+    pub single: bool,
+}
+
 #[derive(Subcommand)]
 pub enum Command {
     /// Train a model on four folds, select the epoch on the fifth, and write a model directory.
@@ -172,7 +207,7 @@ pub enum Command {
         out: PathBuf,
     },
     /// Fine-tune an imported encoder with both heads on folds ≠ --val-fold, select the epoch,
-    /// calibrate and pick the threshold on it, and write a model directory (int8 weights).
+    /// calibrate and pick the threshold on it, and write a model directory (quantised weights).
     Finetune {
         /// Encoder directory written by `sosrisk import`.
         #[arg(long, default_value = "runs/e5")]
@@ -209,6 +244,17 @@ pub enum Command {
         resume: bool,
         #[arg(long, value_enum, default_value = "flex")]
         backend: Backend,
+    },
+    /// Time loading and classifying (batch 1 and 32) on each backend, with peak memory;
+    /// optionally a training epoch and a long run's memory. Each model and backend runs in a
+    /// process of its own.
+    Bench(BenchArgs),
+    /// Write a model's weights as SafeTensors in PyTorch's layout (f32), for the peer benchmarks.
+    Export {
+        #[arg(long, default_value = "models/e5")]
+        model: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Classify texts: an argument, --file (one text per line, or a CSV with a text column), or stdin.
     Predict {

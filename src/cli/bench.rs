@@ -1,0 +1,211 @@
+//! `sosrisk bench`: each model on each backend in a process of its own (so that its peak
+//! memory is its own), then one table. `sosrisk export`: the weights for the peer harness.
+
+use std::path::Path;
+use std::process::Command as Process;
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+
+use sosrisk::bench::{self, memory};
+use sosrisk::data;
+use sosrisk::finetune::{self, FinetuneConfig};
+use sosrisk::infer::Network;
+use sosrisk::train::Example;
+
+use super::commands::{device, read_texts};
+use super::{Backend, BenchArgs};
+
+/// The texts timed: `--file`, or the dataset's test split in file order (the peers read the
+/// same rows the same way).
+fn texts(args: &BenchArgs) -> Result<Vec<String>> {
+    let all: Vec<String> = match &args.file {
+        Some(f) => read_texts(f)?.into_iter().map(|(_, t)| t).collect(),
+        None => data::read_labelled(&args.data)
+            .with_context(|| "the benchmark reads the test split's texts; give --file for others")?
+            .only_split("test")?
+            .posts
+            .into_iter()
+            .map(|p| p.text)
+            .collect(),
+    };
+    if all.is_empty() {
+        bail!("no texts to time");
+    }
+    Ok(all.into_iter().take(args.texts).collect())
+}
+
+/// The first `n` training posts outside fold 3, in file order, for the training epoch.
+fn training_examples(args: &BenchArgs, n: usize) -> Result<Vec<Example>> {
+    let ds = data::read_labelled(&args.data)?;
+    Ok(ds
+        .posts
+        .iter()
+        .filter(|p| p.split.as_deref() == Some("train") && p.fold != Some(3))
+        .take(n)
+        .map(Example::from)
+        .collect())
+}
+
+fn backend_name(b: Backend) -> &'static str {
+    match b {
+        Backend::Flex => "flex",
+        Backend::Wgpu => "wgpu",
+    }
+}
+
+/// One model on one backend, in this process; prints one JSON object.
+fn measure(args: &BenchArgs, model: &Path, backend: Backend) -> Result<Value> {
+    let texts = texts(args)?;
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let start = memory();
+    let dev = device(backend);
+    let (clf, load) = bench::time_load(model, &dev, 3)?;
+    let loaded = memory();
+    let mut throughput = Vec::new();
+    for &b in &args.batch {
+        throughput
+            .push(bench::time_batches(&clf, &refs, b).map_err(|(i, e)| anyhow::anyhow!("text {i}: {e}"))?);
+    }
+    let soak = if args.soak > 0 {
+        Some(bench::soak(&clf, &refs, args.soak, (args.soak / 10).max(1))?)
+    } else {
+        None
+    };
+    let train = match (clf.network(), args.train_rows) {
+        (_, 0) => None,
+        (Network::Encoder { tokenizer, model }, n) => {
+            let spec = match &clf.manifest.architecture {
+                sosrisk::infer::Architecture::Encoder(spec) => spec,
+                _ => unreachable!("an encoder network comes from an encoder manifest"),
+            };
+            let examples = training_examples(args, n)?;
+            let cfg = FinetuneConfig {
+                max_tokens: spec.max_tokens,
+                ..FinetuneConfig::default()
+            };
+            Some(finetune::time_epoch(
+                model,
+                &spec.encoder,
+                tokenizer,
+                &examples,
+                &cfg,
+                &dev,
+            )?)
+        }
+        // The n-gram model trains in seconds; its peer comparison is inference only.
+        (Network::Ngram { .. }, _) => None,
+    };
+    Ok(json!({
+        "model": model.display().to_string(),
+        "architecture": clf.manifest.architecture.name(),
+        "backend": backend_name(backend),
+        "texts": texts.len(),
+        "load": load,
+        "throughput": throughput,
+        "memory": { "start": start, "after_load": loaded, "end": memory() },
+        "soak": soak,
+        "train_epoch": train,
+    }))
+}
+
+pub fn bench_command(args: &BenchArgs) -> Result<()> {
+    if args.single {
+        let [model] = args.model.as_slice() else {
+            bail!("--single measures one --model");
+        };
+        let [backend] = args.backend.as_slice() else {
+            bail!("--single measures one --backend");
+        };
+        println!("{}", serde_json::to_string(&measure(args, model, *backend)?)?);
+        return Ok(());
+    }
+    let exe = std::env::current_exe().context("finding this program to run each measurement")?;
+    let mut runs = Vec::new();
+    for model in &args.model {
+        for &backend in &args.backend {
+            eprintln!("measuring {} on {} …", model.display(), backend_name(backend));
+            let mut cmd = Process::new(&exe);
+            cmd.arg("bench").arg("--single");
+            cmd.args(["--model", &model.display().to_string()]);
+            cmd.args(["--backend", backend_name(backend)]);
+            cmd.args(["--data", &args.data.display().to_string()]);
+            if let Some(f) = &args.file {
+                cmd.args(["--file", &f.display().to_string()]);
+            }
+            for b in &args.batch {
+                cmd.args(["--batch", &b.to_string()]);
+            }
+            cmd.args(["--texts", &args.texts.to_string()]);
+            cmd.args(["--train-rows", &args.train_rows.to_string()]);
+            cmd.args(["--soak", &args.soak.to_string()]);
+            let out = cmd.output().context("running a measurement")?;
+            if !out.status.success() {
+                bail!(
+                    "measuring {} on {} failed: {}",
+                    model.display(),
+                    backend_name(backend),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+            }
+            runs.push(serde_json::from_slice::<Value>(&out.stdout).context("reading a measurement")?);
+        }
+    }
+    print_table(&runs);
+    if let Some(path) = &args.json {
+        let report = json!({ "runs": runs });
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?)
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+    }
+    Ok(())
+}
+
+fn print_table(runs: &[Value]) {
+    println!("| model | backend | load (s) | batch | ms/text | texts/s | peak memory (MiB) |");
+    println!("|---|---|---|---|---|---|---|");
+    for r in runs {
+        for t in r["throughput"].as_array().into_iter().flatten() {
+            println!(
+                "| {} | {} | {:.2} | {} | {:.2} | {:.1} | {:.0} |",
+                r["architecture"].as_str().unwrap_or("?"),
+                r["backend"].as_str().unwrap_or("?"),
+                r["load"]["median_seconds"].as_f64().unwrap_or(f64::NAN),
+                t["batch"],
+                t["ms_per_text"].as_f64().unwrap_or(f64::NAN),
+                t["texts_per_second"].as_f64().unwrap_or(f64::NAN),
+                r["memory"]["end"]["peak_mib"].as_f64().unwrap_or(f64::NAN),
+            );
+        }
+        if let Some(e) = r["train_epoch"].as_object() {
+            println!(
+                "training epoch ({} on {}): {} rows, {} steps, {:.1} s",
+                r["architecture"].as_str().unwrap_or("?"),
+                r["backend"].as_str().unwrap_or("?"),
+                e["rows"],
+                e["steps"],
+                e["seconds"].as_f64().unwrap_or(f64::NAN)
+            );
+        }
+        if let Some(points) = r["soak"].as_array() {
+            let rss = |p: Option<&Value>| {
+                p.and_then(|p| p["memory"]["rss_mib"].as_f64())
+                    .unwrap_or(f64::NAN)
+            };
+            println!(
+                "soak ({} on {}): {} classifications, resident memory {:.1} → {:.1} MiB",
+                r["architecture"].as_str().unwrap_or("?"),
+                r["backend"].as_str().unwrap_or("?"),
+                points.last().map(|p| p["done"].clone()).unwrap_or_default(),
+                rss(points.first()),
+                rss(points.last()),
+            );
+        }
+    }
+}
+
+pub fn export_command(model: &Path, backend: Backend, out: &Path) -> Result<()> {
+    let clf = sosrisk::artifact::load(model, &device(backend))?;
+    sosrisk::export::safetensors(&clf, out).map_err(anyhow::Error::msg)?;
+    eprintln!("wrote {}", out.display());
+    Ok(())
+}
