@@ -346,9 +346,100 @@ fn bad_models_and_texts_are_refused_clearly() {
 
 #[test]
 fn every_command_has_help() {
-    for cmd in ["train", "eval", "cv", "predict"] {
+    for cmd in [
+        "train", "eval", "cv", "predict", "finetune", "import", "bench", "export",
+    ] {
         let o = sosrisk(&[cmd, "--help"]);
         assert!(o.status.success());
         assert!(stdout(&o).contains("Usage"), "{cmd} --help");
     }
+}
+
+/// `sosrisk bench` on the shipped light model: figures for both batch sizes, and 10,000
+/// classifications in one process with resident memory flat and every result unchanged
+/// (`bench::soak` fails the run if a text's prediction changes).
+#[test]
+fn bench_reports_speed_and_a_flat_ten_thousand_text_soak() {
+    let dir = tempfile::tempdir().unwrap();
+    let texts = dir.path().join("texts.txt");
+    let lines: Vec<String> = common::synthetic_rows(64, 5).into_iter().map(|r| r.1).collect();
+    std::fs::write(&texts, lines.join("\n")).unwrap();
+    let json = dir.path().join("bench.json");
+    let model = common::crate_dir().join("models/char-ngram");
+    let o = sosrisk(&[
+        "bench",
+        "--model",
+        model.to_str().unwrap(),
+        "--backend",
+        "flex",
+        "--file",
+        texts.to_str().unwrap(),
+        "--soak",
+        "10000",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "bench failed: {}", stderr(&o));
+    assert!(stdout(&o).contains("| char-ngram | flex |"), "{}", stdout(&o));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let run = &report["runs"][0];
+    let batches: Vec<u64> = run["throughput"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            assert_eq!(t["texts"], 64);
+            assert!(t["ms_per_text"].as_f64().unwrap() > 0.0);
+            t["batch"].as_u64().unwrap()
+        })
+        .collect();
+    assert_eq!(batches, [1, 32]);
+    assert!(run["load"]["median_seconds"].as_f64().unwrap() > 0.0);
+    let soak = run["soak"].as_array().unwrap();
+    assert_eq!(soak.last().unwrap()["done"], 10000);
+    let rss = |p: &serde_json::Value| p["memory"]["rss_mib"].as_f64().unwrap();
+    // After the first 1,000 (allocator pools warm), memory may not grow by more than 16 MiB.
+    let (warm, end) = (rss(&soak[1]), rss(soak.last().unwrap()));
+    assert!(
+        end <= warm + 16.0,
+        "resident memory grew from {warm:.1} to {end:.1} MiB"
+    );
+}
+
+/// `sosrisk export` writes SafeTensors with PyTorch's names and layout (linear weights
+/// `[out, in]`), which the peer benchmarks load into PyTorch.
+#[test]
+fn export_writes_pytorch_layout_safetensors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("e5.safetensors");
+    let model = common::crate_dir().join("models/e5");
+    let o = sosrisk(&[
+        "export",
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "export failed: {}", stderr(&o));
+    let bytes = std::fs::read(&out).unwrap();
+    let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + header_len]).unwrap();
+    let shape = |name: &str| {
+        assert_eq!(header[name]["dtype"], "F32", "{name}");
+        header[name]["shape"].clone()
+    };
+    assert_eq!(
+        shape("encoder.layers.0.intermediate.weight"),
+        serde_json::json!([1536, 384])
+    );
+    assert_eq!(
+        shape("encoder.layers.11.output.weight"),
+        serde_json::json!([384, 1536])
+    );
+    assert_eq!(
+        shape("encoder.embeddings_layer_norm.weight"),
+        serde_json::json!([384])
+    );
+    assert_eq!(shape("level_head.weight"), serde_json::json!([11, 384]));
+    assert_eq!(shape("binary_head.bias"), serde_json::json!([2]));
 }

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use sosrisk::bench::{self, memory};
 use sosrisk::data;
 use sosrisk::finetune::{self, FinetuneConfig};
-use sosrisk::infer::Network;
+use sosrisk::infer::{Architecture, Network};
 use sosrisk::train::Example;
 
 use super::commands::{device, read_texts};
@@ -54,13 +54,12 @@ fn backend_name(b: Backend) -> &'static str {
     }
 }
 
-/// One model on one backend, in this process; prints one JSON object.
-fn measure(args: &BenchArgs, model: &Path, backend: Backend) -> Result<Value> {
+/// One model on one backend, in this process: loading, throughput and memory, and the long run.
+fn measure_inference(args: &BenchArgs, model: &Path, backend: Backend) -> Result<Value> {
     let texts = texts(args)?;
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let start = memory();
-    let dev = device(backend);
-    let (clf, load) = bench::time_load(model, &dev, 3)?;
+    let (clf, load) = bench::time_load(model, &device(backend), 3)?;
     let loaded = memory();
     let mut throughput = Vec::new();
     for &b in &args.batch {
@@ -72,30 +71,6 @@ fn measure(args: &BenchArgs, model: &Path, backend: Backend) -> Result<Value> {
     } else {
         None
     };
-    let train = match (clf.network(), args.train_rows) {
-        (_, 0) => None,
-        (Network::Encoder { tokenizer, model }, n) => {
-            let spec = match &clf.manifest.architecture {
-                sosrisk::infer::Architecture::Encoder(spec) => spec,
-                _ => unreachable!("an encoder network comes from an encoder manifest"),
-            };
-            let examples = training_examples(args, n)?;
-            let cfg = FinetuneConfig {
-                max_tokens: spec.max_tokens,
-                ..FinetuneConfig::default()
-            };
-            Some(finetune::time_epoch(
-                model,
-                &spec.encoder,
-                tokenizer,
-                &examples,
-                &cfg,
-                &dev,
-            )?)
-        }
-        // The n-gram model trains in seconds; its peer comparison is inference only.
-        (Network::Ngram { .. }, _) => None,
-    };
     Ok(json!({
         "model": model.display().to_string(),
         "architecture": clf.manifest.architecture.name(),
@@ -105,8 +80,31 @@ fn measure(args: &BenchArgs, model: &Path, backend: Backend) -> Result<Value> {
         "throughput": throughput,
         "memory": { "start": start, "after_load": loaded, "end": memory() },
         "soak": soak,
-        "train_epoch": train,
     }))
+}
+
+/// One training epoch of an encoder model, in a process of its own: autodiff's memory would
+/// otherwise count as inference's peak. `null` for the n-gram model, which trains in seconds.
+fn measure_training(args: &BenchArgs, model: &Path, backend: Backend) -> Result<Value> {
+    let dev = device(backend);
+    let clf = sosrisk::artifact::load(model, &dev)?;
+    let (
+        Network::Encoder {
+            tokenizer,
+            model: network,
+        },
+        Architecture::Encoder(spec),
+    ) = (clf.network(), &clf.manifest.architecture)
+    else {
+        return Ok(Value::Null);
+    };
+    let examples = training_examples(args, args.train_rows)?;
+    let cfg = FinetuneConfig {
+        max_tokens: spec.max_tokens,
+        ..FinetuneConfig::default()
+    };
+    let epoch = finetune::time_epoch(network, &spec.encoder, tokenizer, &examples, &cfg, &dev)?;
+    Ok(json!({ "epoch": epoch, "memory": memory() }))
 }
 
 pub fn bench_command(args: &BenchArgs) -> Result<()> {
@@ -117,7 +115,12 @@ pub fn bench_command(args: &BenchArgs) -> Result<()> {
         let [backend] = args.backend.as_slice() else {
             bail!("--single measures one --backend");
         };
-        println!("{}", serde_json::to_string(&measure(args, model, *backend)?)?);
+        let result = if args.train_phase {
+            measure_training(args, model, *backend)?
+        } else {
+            measure_inference(args, model, *backend)?
+        };
+        println!("{}", serde_json::to_string(&result)?);
         return Ok(());
     }
     let exe = std::env::current_exe().context("finding this program to run each measurement")?;
@@ -125,30 +128,13 @@ pub fn bench_command(args: &BenchArgs) -> Result<()> {
     for model in &args.model {
         for &backend in &args.backend {
             eprintln!("measuring {} on {} …", model.display(), backend_name(backend));
-            let mut cmd = Process::new(&exe);
-            cmd.arg("bench").arg("--single");
-            cmd.args(["--model", &model.display().to_string()]);
-            cmd.args(["--backend", backend_name(backend)]);
-            cmd.args(["--data", &args.data.display().to_string()]);
-            if let Some(f) = &args.file {
-                cmd.args(["--file", &f.display().to_string()]);
+            let mut run = child(&exe, args, model, backend, false)?;
+            // Training is timed on the CPU only: the peer it is compared with is PyTorch's CPU.
+            if args.train_rows > 0 && matches!(backend, Backend::Flex) {
+                eprintln!("timing a training epoch of {} …", model.display());
+                run["train_epoch"] = child(&exe, args, model, backend, true)?;
             }
-            for b in &args.batch {
-                cmd.args(["--batch", &b.to_string()]);
-            }
-            cmd.args(["--texts", &args.texts.to_string()]);
-            cmd.args(["--train-rows", &args.train_rows.to_string()]);
-            cmd.args(["--soak", &args.soak.to_string()]);
-            let out = cmd.output().context("running a measurement")?;
-            if !out.status.success() {
-                bail!(
-                    "measuring {} on {} failed: {}",
-                    model.display(),
-                    backend_name(backend),
-                    String::from_utf8_lossy(&out.stderr).trim()
-                );
-            }
-            runs.push(serde_json::from_slice::<Value>(&out.stdout).context("reading a measurement")?);
+            runs.push(run);
         }
     }
     print_table(&runs);
@@ -158,6 +144,37 @@ pub fn bench_command(args: &BenchArgs) -> Result<()> {
             .with_context(|| format!("{}: cannot write", path.display()))?;
     }
     Ok(())
+}
+
+/// Runs one measurement in a child process and reads its JSON.
+fn child(exe: &Path, args: &BenchArgs, model: &Path, backend: Backend, train: bool) -> Result<Value> {
+    let mut cmd = Process::new(exe);
+    cmd.arg("bench").arg("--single");
+    if train {
+        cmd.arg("--train-phase");
+    }
+    cmd.args(["--model", &model.display().to_string()]);
+    cmd.args(["--backend", backend_name(backend)]);
+    cmd.args(["--data", &args.data.display().to_string()]);
+    if let Some(f) = &args.file {
+        cmd.args(["--file", &f.display().to_string()]);
+    }
+    for b in &args.batch {
+        cmd.args(["--batch", &b.to_string()]);
+    }
+    cmd.args(["--texts", &args.texts.to_string()]);
+    cmd.args(["--train-rows", &args.train_rows.to_string()]);
+    cmd.args(["--soak", &args.soak.to_string()]);
+    let out = cmd.output().context("running a measurement")?;
+    if !out.status.success() {
+        bail!(
+            "measuring {} on {} failed: {}",
+            model.display(),
+            backend_name(backend),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    serde_json::from_slice(&out.stdout).context("reading a measurement")
 }
 
 fn print_table(runs: &[Value]) {
@@ -176,7 +193,7 @@ fn print_table(runs: &[Value]) {
                 r["memory"]["end"]["peak_mib"].as_f64().unwrap_or(f64::NAN),
             );
         }
-        if let Some(e) = r["train_epoch"].as_object() {
+        if let Some(e) = r["train_epoch"]["epoch"].as_object() {
             println!(
                 "training epoch ({} on {}): {} rows, {} steps, {:.1} s",
                 r["architecture"].as_str().unwrap_or("?"),

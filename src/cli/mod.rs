@@ -143,6 +143,9 @@ pub struct BenchArgs {
     /// Measure in this process (one model, one backend) and print JSON.
     #[arg(long, hide = true)]
     pub single: bool,
+    /// With --single: time the training epoch instead of inference.
+    #[arg(long, hide = true)]
+    pub train_phase: bool,
 }
 
 #[derive(Subcommand)]
