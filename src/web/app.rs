@@ -58,9 +58,45 @@ struct Batch {
     name: String,
     rows: Vec<Row>,
     outcomes: Vec<Option<Outcome>>,
+    /// Rows assessed so far: always the first `done`, as one request at a time is in flight and
+    /// each takes the next rows in order.
+    done: usize,
     /// The request in flight: its id and first row.
     pending: Option<(u32, usize)>,
+    /// Stopped by the user: rows from `done` on stay unassessed (and the export says so).
+    cancelled: bool,
     sort: SortKey,
+}
+
+impl Batch {
+    fn running(&self) -> bool {
+        !self.cancelled && self.done < self.rows.len()
+    }
+
+    /// The rows the table shows, in the chosen order: at most [`TABLE_ROWS`] of them, picked
+    /// without sorting them all (this runs on every reply of a 100,000-row batch).
+    fn table_order(&self) -> Vec<usize> {
+        let total = self.rows.len();
+        if self.sort == SortKey::Line {
+            return (0..total.min(TABLE_ROWS)).collect();
+        }
+        let key = |i: usize| match &self.outcomes[i] {
+            Some(Outcome::Ok(p)) => match self.sort {
+                SortKey::Level => -(p.level as f32) - p.level_probs[p.level],
+                SortKey::HighRisk => -p.high_risk_prob,
+                SortKey::Line => 0.0,
+            },
+            _ => 1.0,
+        };
+        let mut order: Vec<(f32, usize)> = (0..total).map(|i| (key(i), i)).collect();
+        let cmp = |a: &(f32, usize), b: &(f32, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+        if order.len() > TABLE_ROWS {
+            order.select_nth_unstable_by(TABLE_ROWS, cmp);
+            order.truncate(TABLE_ROWS);
+        }
+        order.sort_unstable_by(cmp);
+        order.into_iter().map(|(_, i)| i).collect()
+    }
 }
 
 /// The model worker with its handlers (dropping them would detach the page from it).
@@ -206,11 +242,13 @@ impl App {
         matches!(self.model, ModelState::Ready(_))
     }
 
-    /// Sends the next chunk of the batch, if any is left.
+    /// Sends the next chunk of the batch, if any is left and none is in flight.
     fn continue_batch(&mut self) {
         let Some(batch) = &self.batch else { return };
-        let start = batch.outcomes.iter().position(Option::is_none);
-        let Some(start) = start else { return };
+        if !batch.running() || batch.pending.is_some() {
+            return;
+        }
+        let start = batch.done;
         let end = (start + BATCH_CHUNK).min(batch.rows.len());
         let texts: Vec<String> = batch.rows[start..end].iter().map(|r| r.text.clone()).collect();
         let id = self.request(texts, false);
@@ -274,9 +312,12 @@ impl App {
                     return;
                 }
                 batch.pending = None;
-                for (i, outcome) in outcomes.into_iter().enumerate() {
-                    batch.outcomes[start + i] = Some(outcome);
+                let mut filled = 0;
+                for (slot, outcome) in batch.outcomes[start..].iter_mut().zip(outcomes) {
+                    *slot = Some(outcome);
+                    filled += 1;
                 }
+                batch.done = start + filled;
                 self.continue_batch();
             }
         }
@@ -430,7 +471,9 @@ impl Component for App {
                             name,
                             outcomes: vec![None; rows.len()],
                             rows,
+                            done: 0,
                             pending: None,
+                            cancelled: false,
                             sort: SortKey::Line,
                         });
                         if self.ready() {
@@ -444,12 +487,11 @@ impl Component for App {
                 }
             }
             Msg::CancelBatch => {
-                if let Some(batch) = &mut self.batch {
+                // The chunk in flight is dropped when it comes back; the rows done are kept and
+                // the rest are marked unassessed in the table and the export.
+                if let Some(batch) = self.batch.as_mut().filter(|b| b.running()) {
                     batch.pending = None;
-                    // Rows left unassessed are marked so in the table and the export.
-                    for o in batch.outcomes.iter_mut().filter(|o| o.is_none()) {
-                        *o = Some(Outcome::Err("not assessed (cancelled)".into()));
-                    }
+                    batch.cancelled = true;
                 }
             }
             Msg::Export => {
@@ -569,7 +611,7 @@ impl App {
                     <p class="uncertain" role="status">{ w.uncertain }</p>
                 }
                 if p.truncated {
-                    <p class="notice">{ w.truncated.replace("{n}", &p.chars_used.to_string()) }</p>
+                    <p class="notice" id="truncated" role="status">{ w.truncated.replace("{n}", &p.chars_used.to_string()) }</p>
                 }
                 if p.high_risk || p.level >= 6 {
                     <div class="crisis" role="alert">
@@ -642,20 +684,15 @@ impl App {
         let Some(batch) = &self.batch else {
             return html! {};
         };
-        let done = batch.outcomes.iter().filter(|o| o.is_some()).count();
-        let total = batch.rows.len();
-        let mut order: Vec<usize> = (0..total).collect();
-        let key = |i: &usize| match &batch.outcomes[*i] {
-            Some(Outcome::Ok(p)) => match batch.sort {
-                SortKey::Level => -(p.level as f32) - p.level_probs[p.level],
-                SortKey::HighRisk => -p.high_risk_prob,
-                SortKey::Line => 0.0,
-            },
-            _ => 1.0,
+        let (done, total) = (batch.done, batch.rows.len());
+        let state = if batch.cancelled {
+            "cancelled"
+        } else if done < total {
+            "running"
+        } else {
+            "done"
         };
-        if batch.sort != SortKey::Line {
-            order.sort_by(|a, b| key(a).total_cmp(&key(b)));
-        }
+        let order = batch.table_order();
         let link = ctx.link();
         let header = |label: &str, sort: SortKey| {
             html! {
@@ -665,18 +702,26 @@ impl App {
             }
         };
         html! {
-            <section class="batch" id="batch" data-done={done.to_string()} data-total={total.to_string()}>
+            <section class="batch" id="batch" data-done={done.to_string()} data-total={total.to_string()}
+                data-state={state}>
                 <h2>{ format!("{} · {}", w.batch_title, batch.name) }</h2>
                 <div class="actions">
                     <progress max={total.max(1).to_string()} value={done.to_string()} />
-                    <span>{ format!("{done} / {total}") }</span>
-                    if done < total {
-                        <button onclick={link.callback(|_| Msg::CancelBatch)}>{ w.cancel }</button>
+                    <span id="batch-progress">{ if batch.running() {
+                        format!("{} {done} / {total}", w.batch_running)
+                    } else {
+                        format!("{done} / {total}")
+                    } }</span>
+                    if batch.running() {
+                        <button id="cancel" onclick={link.callback(|_| Msg::CancelBatch)}>{ w.cancel }</button>
                     }
-                    <button id="export" disabled={done < total} onclick={link.callback(|_| Msg::Export)}>{ w.export }</button>
+                    <button id="export" disabled={batch.running()} onclick={link.callback(|_| Msg::Export)}>{ w.export }</button>
                 </div>
+                if batch.cancelled {
+                    <p class="notice" id="batch-cancelled" role="status">{ w.cancelled.replace("{done}", &done.to_string()).replace("{total}", &total.to_string()) }</p>
+                }
                 if total > TABLE_ROWS {
-                    <p class="hint">{ w.showing.replace("{n}", &TABLE_ROWS.to_string()) }</p>
+                    <p class="hint" id="batch-showing">{ w.showing.replace("{n}", &TABLE_ROWS.to_string()).replace("{total}", &total.to_string()) }</p>
                 }
                 <table class="results">
                     <thead><tr>
@@ -701,7 +746,8 @@ impl App {
                                     <tr><td>{ row.line }</td><td class="text">{ shown }</td><td colspan="2" class="error">{ format!("{}: {e}", w.error) }</td></tr>
                                 },
                                 None => html! {
-                                    <tr><td>{ row.line }</td><td class="text">{ shown }</td><td colspan="2">{ "…" }</td></tr>
+                                    <tr><td>{ row.line }</td><td class="text">{ shown }</td>
+                                        <td colspan="2">{ if batch.cancelled { w.not_assessed } else { "…" } }</td></tr>
                                 },
                             }
                         }) }

@@ -51,23 +51,18 @@ fn parse_csv(name: &str, content: &str) -> Result<Vec<Row>, String> {
                 headers.iter().collect::<Vec<_>>().join(", ")
             )
         })?;
-    // Line numbers from byte offsets: the csv crate's own count is one short after CRLF endings
-    // (a record's position can point at the `\n` that ends the line before it).
-    let line_at = |byte: u64| {
-        let bytes = content.as_bytes();
-        let mut start = (byte as usize).min(bytes.len());
-        while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
-            start += 1;
-        }
-        1 + bytes[..start].iter().filter(|&&b| b == b'\n').count()
+    let mut lines = Lines {
+        bytes: content.as_bytes(),
+        at: 0,
+        line: 1,
     };
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| line_at(p.byte()));
+            let line = e.position().map_or(0, |p| lines.at(p.byte()));
             format!("{name}, line {line}: {}", csv_problem(&e))
         })?;
-        let line = record.position().map_or(0, |p| line_at(p.byte()));
+        let line = record.position().map_or(0, |p| lines.at(p.byte()));
         let text = record.get(column).ok_or_else(|| {
             format!(
                 "{name}, line {line}: has {} fields, the text column is number {}",
@@ -81,6 +76,33 @@ fn parse_csv(name: &str, content: &str) -> Result<Vec<Row>, String> {
         });
     }
     Ok(rows)
+}
+
+/// Line numbers from byte offsets: the csv crate's own count is one short after CRLF endings (a
+/// record's position can point at the `\n` that ends the line before it). Records come in order,
+/// so the count goes on from the last one: linear in the file, which matters for 100,000 rows.
+struct Lines<'a> {
+    bytes: &'a [u8],
+    /// Newlines before byte `at` are counted in `line`.
+    at: usize,
+    line: usize,
+}
+
+impl Lines<'_> {
+    fn at(&mut self, byte: u64) -> usize {
+        let bytes = self.bytes;
+        let mut start = (byte as usize).min(bytes.len());
+        while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start < self.at {
+            self.at = 0;
+            self.line = 1;
+        }
+        self.line += bytes[self.at..start].iter().filter(|&&b| b == b'\n').count();
+        self.at = start;
+        self.line
+    }
 }
 
 /// The csv crate's error without the data it quotes.
@@ -170,6 +192,30 @@ mod tests {
         assert!(utf8.contains("b.csv") && utf8.contains("UTF-8"), "{utf8}");
         let short = parse("c.csv", b"id,text\n1\n").unwrap_err();
         assert!(short.contains("c.csv, line 2"), "{short}");
+    }
+
+    #[test]
+    fn line_numbers_stay_right_over_many_rows() {
+        // Every tenth text spans two lines, so line numbers drift from row numbers.
+        let mut file = String::from("id,text\r\n");
+        let mut lines = Vec::new();
+        let mut line = 2;
+        for i in 0..20_000 {
+            lines.push(line);
+            if i % 10 == 0 {
+                file.push_str(&format!("{i},\"第{i}行\r\n续\"\r\n"));
+                line += 2;
+            } else {
+                file.push_str(&format!("{i},第{i}行\r\n"));
+                line += 1;
+            }
+        }
+        let rows = parse("many.csv", file.as_bytes()).unwrap();
+        assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), lines);
+        assert_eq!(rows[10].text, "第10行\r\n续");
+        let bad = format!("{file}only-an-id\r\n");
+        let err = parse("many.csv", bad.as_bytes()).unwrap_err();
+        assert!(err.starts_with(&format!("many.csv, line {line}:")), "{err}");
     }
 
     #[test]

@@ -45,6 +45,8 @@ pub struct Words {
     pub text: &'static str,
     pub error: &'static str,
     pub showing: &'static str,
+    pub cancelled: &'static str,
+    pub not_assessed: &'static str,
     pub levels: [&'static str; 11],
 }
 
@@ -90,7 +92,9 @@ pub const ZH: Words = Words {
     row: "行",
     text: "文本",
     error: "错误",
-    showing: "显示前 {n} 行；导出包含全部。",
+    showing: "显示 {total} 行中的前 {n} 行；导出包含全部。",
+    cancelled: "已取消：{total} 行中已评估 {done} 行；导出中其余行标为未评估。",
+    not_assessed: "未评估（已取消）",
     levels: [
         "仅日常负面情绪",
         "有一些存在性痛苦",
@@ -148,7 +152,9 @@ pub const EN: Words = Words {
     row: "Row",
     text: "Text",
     error: "Error",
-    showing: "Showing the first {n} rows; the export has all of them.",
+    showing: "Showing the first {n} of {total} rows; the export has all of them.",
+    cancelled: "Cancelled: {done} of {total} rows assessed; the export marks the rest as not assessed.",
+    not_assessed: "not assessed (cancelled)",
     levels: crate::labels::LEVEL_DESCRIPTIONS,
 };
 

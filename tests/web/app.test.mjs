@@ -4,21 +4,11 @@
 // Screenshots of the main states go to tests/web/artifacts/. All texts are synthetic.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { serve } from "./server.mjs";
-
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, "../..");
-const dist = join(root, "dist");
-const artifacts = join(here, "artifacts");
-const MODEL = process.env.SOSRISK_WEB_MODEL || "char-ngram";
-const BIN = process.env.SOSRISK_BIN || join(process.env.CARGO_TARGET_DIR || join(root, "target"), "debug", "sosrisk");
-const TOLERANCE = 1e-4;
+import { artifacts, assertClose, CHROMIUM, classify, cliPredictions, dist, FLAGS, MODEL, ready } from "./helpers.mjs";
 
 // Written for these tests; none comes from the dataset.
 const TEXTS = [
@@ -28,40 +18,6 @@ const TEXTS = [
   "繁體中文的句子，測試一下\u200b零寬字元。",
   "<img src=x onerror=\"window.__injected=1\"> 你好",
 ];
-
-const FLAGS = ["--no-sandbox", "--no-first-run", "--disable-background-networking", "--disable-component-update",
-  "--disable-sync", "--disable-quic", "--use-angle=gl-egl", "--ignore-gpu-blocklist"];
-
-function cliPredictions(texts) {
-  const file = join(tmpdir(), `sosrisk-web-${process.pid}.txt`);
-  writeFileSync(file, texts.join("\n") + "\n");
-  const run = spawnSync(BIN, ["predict", "--json", "--model", join(root, "models", MODEL), "--file", file], { encoding: "utf8" });
-  assert.equal(run.status, 0, `sosrisk predict failed: ${run.stderr}`);
-  return run.stdout.trim().split("\n").map((l) => JSON.parse(l));
-}
-
-function assertClose(page, cli, what) {
-  assert.equal(page.level, cli.level, `${what}: level`);
-  assert.equal(page.high_risk, cli.high_risk, `${what}: high_risk`);
-  assert.ok(Math.abs(page.high_risk_prob - cli.high_risk_prob) <= TOLERANCE, `${what}: P(high) ${page.high_risk_prob} vs ${cli.high_risk_prob}`);
-  page.level_probs.forEach((p, i) => assert.ok(Math.abs(p - cli.level_probs[i]) <= TOLERANCE, `${what}: P(level ${i}) ${p} vs ${cli.level_probs[i]}`));
-}
-
-async function classify(page, text) {
-  await page.click("text=/^(清除|Clear)$/");
-  await page.waitForSelector("#result", { state: "detached" });
-  await page.fill("#post", text);
-  await page.press("#post", "Control+Enter");
-  const result = await page.waitForSelector('#result[data-explained="true"], #result-error', { timeout: 120_000 });
-  const json = await result.getAttribute("data-prediction");
-  return json ? JSON.parse(json) : { error: await result.textContent() };
-}
-
-async function ready(page) {
-  const status = await page.waitForSelector('#model-status[data-state="ready"], #model-status[data-state="failed"]', { timeout: 180_000 });
-  assert.equal(await status.getAttribute("data-state"), "ready", await status.textContent());
-  return status.getAttribute("data-backend");
-}
 
 function carriesText(entry, texts) {
   const blob = [entry.url, JSON.stringify(entry.headers), entry.body || ""].join("\n");
@@ -76,7 +32,7 @@ for (const gpu of [true, false]) {
     const expected = cliPredictions(TEXTS);
     const server = await serve(dist, "/sosrisk/");
     const browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+      executablePath: CHROMIUM,
       args: gpu ? [...FLAGS, "--enable-unsafe-webgpu"] : FLAGS,
     });
     try {
@@ -218,7 +174,7 @@ for (const gpu of [true, false]) {
 
 test("a tampered model file is refused with a message naming it", { timeout: 300_000 }, async () => {
   const server = await serve(dist, "/", { tamper: `models/${MODEL}/tokenizer.json` });
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: FLAGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
   try {
     const page = await browser.newPage();
     await page.goto(`${server.base}?model=${MODEL}`);
