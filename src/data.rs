@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use crate::labels::N_LEVELS;
+use crate::lines::Lines;
 
 /// Causes are fields named `cause`, not `source`: each message already says them, and an
 /// error source would make the CLI print them a second time.
@@ -62,16 +63,20 @@ pub struct Dataset {
     pub has_binary: bool,
 }
 
-fn open(path: &Path) -> Result<csv::Reader<std::fs::File>, DataError> {
-    let file = std::fs::File::open(path).map_err(|cause| DataError::Io {
+/// The whole file: the data files are a few MB at most, and line numbers come from byte offsets.
+fn read(path: &Path) -> Result<Vec<u8>, DataError> {
+    std::fs::read(path).map_err(|cause| DataError::Io {
         path: path.into(),
         cause,
-    })?;
-    Ok(csv::ReaderBuilder::new().has_headers(true).from_reader(file))
+    })
 }
 
-fn csv_error(path: &Path, e: csv::Error) -> DataError {
-    let line = e.position().map(|p| p.line()).unwrap_or(0);
+fn reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new().has_headers(true).from_reader(bytes)
+}
+
+fn csv_error(path: &Path, e: csv::Error, lines: &mut Lines) -> DataError {
+    let line = e.position().map_or(0, |p| lines.at(p.byte()) as u64);
     match e.kind() {
         csv::ErrorKind::Utf8 { .. } => DataError::InvalidUtf8 {
             path: path.into(),
@@ -169,8 +174,13 @@ fn parse_label(
 /// Reads a labelled CSV. Every row must have a non-empty text and a level 0–10; `binary` (0/1),
 /// `split` and `fold` (0–4) are read where the header has them.
 pub fn read_labelled(path: &Path) -> Result<Dataset, DataError> {
-    let mut reader = open(path)?;
-    let headers = reader.headers().map_err(|e| csv_error(path, e))?.clone();
+    let bytes = read(path)?;
+    let mut reader = reader(&bytes);
+    let mut lines = Lines::new(&bytes);
+    let headers = reader
+        .headers()
+        .map_err(|e| csv_error(path, e, &mut lines))?
+        .clone();
     let cols = Columns::find(
         path,
         &headers,
@@ -179,8 +189,8 @@ pub fn read_labelled(path: &Path) -> Result<Dataset, DataError> {
     )?;
     let mut posts = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| csv_error(path, e))?;
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let record = record.map_err(|e| csv_error(path, e, &mut lines))?;
+        let line = record.position().map_or(0, |p| lines.at(p.byte()) as u64);
         let text = cols.get(&record, "text").unwrap_or("");
         if text.trim().is_empty() {
             return Err(DataError::EmptyText {
@@ -254,13 +264,18 @@ impl Dataset {
 /// The `text` column of any CSV, with the line each text is on; empty texts are kept (the
 /// classifier refuses them, naming the line).
 pub fn read_text_column(path: &Path) -> Result<Vec<(u64, String)>, DataError> {
-    let mut reader = open(path)?;
-    let headers = reader.headers().map_err(|e| csv_error(path, e))?.clone();
+    let bytes = read(path)?;
+    let mut reader = reader(&bytes);
+    let mut lines = Lines::new(&bytes);
+    let headers = reader
+        .headers()
+        .map_err(|e| csv_error(path, e, &mut lines))?
+        .clone();
     let cols = Columns::find(path, &headers, &["text"], &[])?;
     let mut texts = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| csv_error(path, e))?;
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let record = record.map_err(|e| csv_error(path, e, &mut lines))?;
+        let line = record.position().map_or(0, |p| lines.at(p.byte()) as u64);
         texts.push((line, cols.get(&record, "text").unwrap_or("").to_string()));
     }
     Ok(texts)
@@ -278,8 +293,13 @@ pub struct AugmentedPost {
 
 /// Reads `augmentation.csv` (`source_id,method,text,level,binary,source_fold`).
 pub fn read_augmentation(path: &Path) -> Result<Vec<AugmentedPost>, DataError> {
-    let mut reader = open(path)?;
-    let headers = reader.headers().map_err(|e| csv_error(path, e))?.clone();
+    let bytes = read(path)?;
+    let mut reader = reader(&bytes);
+    let mut lines = Lines::new(&bytes);
+    let headers = reader
+        .headers()
+        .map_err(|e| csv_error(path, e, &mut lines))?
+        .clone();
     let cols = Columns::find(
         path,
         &headers,
@@ -288,8 +308,8 @@ pub fn read_augmentation(path: &Path) -> Result<Vec<AugmentedPost>, DataError> {
     )?;
     let mut rows = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| csv_error(path, e))?;
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let record = record.map_err(|e| csv_error(path, e, &mut lines))?;
+        let line = record.position().map_or(0, |p| lines.at(p.byte()) as u64);
         let text = cols.get(&record, "text").unwrap_or("");
         if text.is_empty() {
             continue;

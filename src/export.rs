@@ -9,7 +9,9 @@ use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, SafetensorsStore};
 use crate::infer::{Classifier, Network};
 
 pub fn safetensors(clf: &Classifier, path: &Path) -> Result<(), String> {
-    let mut store = SafetensorsStore::from_file(path).with_to_adapter(BurnToPyTorchAdapter);
+    let mut store = SafetensorsStore::from_file(path)
+        .with_to_adapter(BurnToPyTorchAdapter)
+        .overwrite(true);
     let saved = match clf.network() {
         Network::Encoder { model, .. } => model.save_into(&mut store),
         Network::Ngram { model, .. } => model.save_into(&mut store),

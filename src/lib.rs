@@ -8,6 +8,7 @@
 
 pub mod error;
 pub mod labels;
+pub mod lines;
 pub mod metrics;
 pub mod prediction;
 

@@ -268,6 +268,13 @@ fn bad_data_files_name_the_file_and_line() {
     run(eval(&f), &["quoting.csv", "CSV"]);
     let f = write(d, "binary.csv", "id,text,level,binary\n1,好累,3,2\n".as_bytes());
     run(eval(&f), &["binary.csv", "line 2", "binary", "0 to 1"]);
+    // CRLF line ends, and a quoted text over two lines: the line named is where the row starts.
+    let f = write(
+        d,
+        "crlf.csv",
+        "id,text,level\r\n1,好累,3\r\n2,\"好累\r\n真的\",4\r\n3,好累,12\r\n".as_bytes(),
+    );
+    run(eval(&f), &["crlf.csv", "line 5", "level", "0 to 10"]);
 }
 
 #[test]

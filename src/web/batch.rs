@@ -2,6 +2,7 @@
 //! post per line) becomes rows; results become a CSV the user saves. Nothing is uploaded.
 
 use crate::labels;
+use crate::lines::Lines;
 use crate::web::protocol::Outcome;
 
 /// One text of a batch file, with where it was (`line N`).
@@ -51,11 +52,7 @@ fn parse_csv(name: &str, content: &str) -> Result<Vec<Row>, String> {
                 headers.iter().collect::<Vec<_>>().join(", ")
             )
         })?;
-    let mut lines = Lines {
-        bytes: content.as_bytes(),
-        at: 0,
-        line: 1,
-    };
+    let mut lines = Lines::new(content.as_bytes());
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {
@@ -76,33 +73,6 @@ fn parse_csv(name: &str, content: &str) -> Result<Vec<Row>, String> {
         });
     }
     Ok(rows)
-}
-
-/// Line numbers from byte offsets: the csv crate's own count is one short after CRLF endings (a
-/// record's position can point at the `\n` that ends the line before it). Records come in order,
-/// so the count goes on from the last one: linear in the file, which matters for 100,000 rows.
-struct Lines<'a> {
-    bytes: &'a [u8],
-    /// Newlines before byte `at` are counted in `line`.
-    at: usize,
-    line: usize,
-}
-
-impl Lines<'_> {
-    fn at(&mut self, byte: u64) -> usize {
-        let bytes = self.bytes;
-        let mut start = (byte as usize).min(bytes.len());
-        while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
-            start += 1;
-        }
-        if start < self.at {
-            self.at = 0;
-            self.line = 1;
-        }
-        self.line += bytes[self.at..start].iter().filter(|&&b| b == b'\n').count();
-        self.at = start;
-        self.line
-    }
 }
 
 /// The csv crate's error without the data it quotes.
