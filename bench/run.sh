@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Regenerates bench/RESULTS.md and its charts: sosrisk natively (both models, flex and wgpu),
+# against onnxruntime and PyTorch (bench/peers.py), in the browser against onnxruntime-web
+# (bench/web/run.mjs), sizes, and accuracy next to the TF-IDF baseline and the paper.
+# Reads ../shared/data/sos1k at run time; prints and writes numbers only.
+#
+# Takes about 20–30 minutes on 2 cores. Run it on an otherwise idle machine: the figures are
+# wall-clock times, and peers and sosrisk are timed one after another in the same run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sosrisk/target}"
+DATA="${SOSRISK_DATA:-../shared/data/sos1k/sos1k.csv}"
+mkdir -p bench/out
+
+cargo build --bin sosrisk
+BIN="$CARGO_TARGET_DIR/debug/sosrisk"
+PY=$(bash bench/setup.sh)
+
+echo "== sosrisk natively: both models on flex and wgpu" >&2
+"$BIN" bench --model models/e5 --model models/char-ngram --backend flex --backend wgpu \
+  --data "$DATA" --json bench/out/sosrisk-native.json
+
+echo "== peers: export, parity, sosrisk, onnxruntime, PyTorch, training epoch" >&2
+"$PY" bench/peers.py all --bin "$BIN" --data "$DATA"
+
+echo "== browser: onnxruntime-web against the sosrisk page" >&2
+if [ ! -f dist/index.html ]; then
+  PATH="$PWD/tests/web/node_modules/.bin:$PATH" trunk build --release --offline
+fi
+# SOSRISK_WEB_ARGS: e.g. --skip-gpu (WebGPU here is a software renderer and takes minutes).
+(cd bench/web && npm ci --no-audit --no-fund && node run.mjs ${SOSRISK_WEB_ARGS:-})
+
+echo "== accuracy on the test split" >&2
+"$PY" - "$BIN" "$DATA" <<'EOF'
+import json, subprocess, sys
+bin, data = sys.argv[1], sys.argv[2]
+acc = {}
+for name, model in (("sosrisk models/e5 (4/5-bit)", "models/e5"), ("sosrisk models/char-ngram", "models/char-ngram")):
+    out = subprocess.run([bin, "eval", "--model", model, "--data", data, "--split", "test", "--json"],
+                         check=True, capture_output=True, text=True).stdout
+    acc[name] = json.loads(out)
+peers = json.load(open("bench/out/peers.json"))
+for key, label in (("int8", "same model, onnxruntime dynamic int8 (transformers.js-style q8)"),):
+    s = peers.get("parity", {}).get("test_scores", {}).get(key)
+    if s:
+        acc[label] = s
+out = subprocess.run([sys.executable, "bench/tfidf_baseline.py", "--data", data],
+                     check=True, capture_output=True, text=True).stdout
+acc["char 1–3-gram TF-IDF + logistic regression"] = json.loads(out)
+json.dump(acc, open("bench/out/accuracy.json", "w"), indent=1)
+EOF
+
+"$PY" bench/results.py
