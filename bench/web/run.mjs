@@ -43,7 +43,7 @@ import { chromium } from "playwright-core";
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "../..");
 const out = join(root, "bench", "out");
-// --dist DIR: time another build of the page (e.g. bench/out/dist-simd from simd-worker.sh).
+// --dist DIR: time another build of the page (default dist/).
 const distArg = process.argv.indexOf("--dist");
 const dist = distArg > 0 ? resolve(process.argv[distArg + 1]) : join(root, "dist");
 const PYTHON = process.env.BENCH_PYTHON || "/root/.cache/sosrisk/benchenv/bin/python";
