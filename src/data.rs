@@ -171,9 +171,15 @@ fn parse_label(
     }
 }
 
-/// Reads a labelled CSV. Every row must have a non-empty text and a level 0–10; `binary` (0/1),
-/// `split` and `fold` (0–4) are read where the header has them.
-pub fn read_labelled(path: &Path) -> Result<Dataset, DataError> {
+/// Reads `path` as CSV with these required and optional columns, and calls `row` with each
+/// record and the line it starts on. Errors name the file and the line. Returns the columns
+/// found, for what the header says (e.g. whether an optional column is there).
+fn each_record(
+    path: &Path,
+    required: &[&'static str],
+    optional: &[&'static str],
+    mut row: impl FnMut(&Columns, &csv::StringRecord, u64) -> Result<(), DataError>,
+) -> Result<Columns, DataError> {
     let bytes = read(path)?;
     let mut reader = reader(&bytes);
     let mut lines = Lines::new(&bytes);
@@ -181,50 +187,60 @@ pub fn read_labelled(path: &Path) -> Result<Dataset, DataError> {
         .headers()
         .map_err(|e| csv_error(path, e, &mut lines))?
         .clone();
-    let cols = Columns::find(
-        path,
-        &headers,
-        &["id", "text", "level"],
-        &["binary", "split", "fold"],
-    )?;
-    let mut posts = Vec::new();
+    let cols = Columns::find(path, &headers, required, optional)?;
     for record in reader.records() {
         let record = record.map_err(|e| csv_error(path, e, &mut lines))?;
         let line = record.position().map_or(0, |p| lines.at(p.byte()) as u64);
-        let text = cols.get(&record, "text").unwrap_or("");
-        if text.trim().is_empty() {
-            return Err(DataError::EmptyText {
-                path: path.into(),
-                line,
-            });
-        }
-        let level = parse_label(
-            path,
-            line,
-            "level",
-            cols.get(&record, "level").unwrap_or(""),
-            N_LEVELS,
-        )?;
-        let binary = match cols.get(&record, "binary") {
-            Some(v) if cols.has("binary") => Some(parse_label(path, line, "binary", v, 2)?),
-            _ => None,
-        };
-        let fold = match cols.get(&record, "fold") {
-            Some("") | None => None,
-            Some(v) => Some(parse_label(path, line, "fold", v, 5)?),
-        };
-        posts.push(Post {
-            id: cols.get(&record, "id").unwrap_or("").to_string(),
-            text: text.to_string(),
-            level,
-            binary,
-            split: cols
-                .get(&record, "split")
-                .filter(|s| !s.is_empty())
-                .map(str::to_string),
-            fold,
-        });
+        row(&cols, &record, line)?;
     }
+    Ok(cols)
+}
+
+/// Reads a labelled CSV. Every row must have a non-empty text and a level 0–10; `binary` (0/1),
+/// `split` and `fold` (0–4) are read where the header has them.
+pub fn read_labelled(path: &Path) -> Result<Dataset, DataError> {
+    let mut posts = Vec::new();
+    let cols = each_record(
+        path,
+        &["id", "text", "level"],
+        &["binary", "split", "fold"],
+        |cols, record, line| {
+            let text = cols.get(record, "text").unwrap_or("");
+            if text.trim().is_empty() {
+                return Err(DataError::EmptyText {
+                    path: path.into(),
+                    line,
+                });
+            }
+            let level = parse_label(
+                path,
+                line,
+                "level",
+                cols.get(record, "level").unwrap_or(""),
+                N_LEVELS,
+            )?;
+            let binary = match cols.get(record, "binary") {
+                Some(v) if cols.has("binary") => Some(parse_label(path, line, "binary", v, 2)?),
+                _ => None,
+            };
+            let fold = match cols.get(record, "fold") {
+                Some("") | None => None,
+                Some(v) => Some(parse_label(path, line, "fold", v, 5)?),
+            };
+            posts.push(Post {
+                id: cols.get(record, "id").unwrap_or("").to_string(),
+                text: text.to_string(),
+                level,
+                binary,
+                split: cols
+                    .get(record, "split")
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+                fold,
+            });
+            Ok(())
+        },
+    )?;
     if posts.is_empty() {
         return Err(DataError::NoRows {
             path: path.into(),
@@ -264,20 +280,11 @@ impl Dataset {
 /// The `text` column of any CSV, with the line each text is on; empty texts are kept (the
 /// classifier refuses them, naming the line).
 pub fn read_text_column(path: &Path) -> Result<Vec<(u64, String)>, DataError> {
-    let bytes = read(path)?;
-    let mut reader = reader(&bytes);
-    let mut lines = Lines::new(&bytes);
-    let headers = reader
-        .headers()
-        .map_err(|e| csv_error(path, e, &mut lines))?
-        .clone();
-    let cols = Columns::find(path, &headers, &["text"], &[])?;
     let mut texts = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| csv_error(path, e, &mut lines))?;
-        let line = record.position().map_or(0, |p| lines.at(p.byte()) as u64);
-        texts.push((line, cols.get(&record, "text").unwrap_or("").to_string()));
-    }
+    each_record(path, &["text"], &[], |cols, record, line| {
+        texts.push((line, cols.get(record, "text").unwrap_or("").to_string()));
+        Ok(())
+    })?;
     Ok(texts)
 }
 
@@ -293,49 +300,40 @@ pub struct AugmentedPost {
 
 /// Reads `augmentation.csv` (`source_id,method,text,level,binary,source_fold`).
 pub fn read_augmentation(path: &Path) -> Result<Vec<AugmentedPost>, DataError> {
-    let bytes = read(path)?;
-    let mut reader = reader(&bytes);
-    let mut lines = Lines::new(&bytes);
-    let headers = reader
-        .headers()
-        .map_err(|e| csv_error(path, e, &mut lines))?
-        .clone();
-    let cols = Columns::find(
+    let mut rows = Vec::new();
+    each_record(
         path,
-        &headers,
         &["method", "text", "level", "binary", "source_fold"],
         &[],
+        |cols, record, line| {
+            let text = cols.get(record, "text").unwrap_or("");
+            if text.is_empty() {
+                return Ok(());
+            }
+            let binary = match cols.get(record, "binary") {
+                Some("") | None => None,
+                Some(v) => Some(parse_label(path, line, "binary", v, 2)?),
+            };
+            let source_fold = match cols.get(record, "source_fold") {
+                Some("") | None => None,
+                Some(v) => Some(parse_label(path, line, "source_fold", v, 5)?),
+            };
+            rows.push(AugmentedPost {
+                method: cols.get(record, "method").unwrap_or("").to_string(),
+                text: text.to_string(),
+                level: parse_label(
+                    path,
+                    line,
+                    "level",
+                    cols.get(record, "level").unwrap_or(""),
+                    N_LEVELS,
+                )?,
+                binary,
+                source_fold,
+            });
+            Ok(())
+        },
     )?;
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| csv_error(path, e, &mut lines))?;
-        let line = record.position().map_or(0, |p| lines.at(p.byte()) as u64);
-        let text = cols.get(&record, "text").unwrap_or("");
-        if text.is_empty() {
-            continue;
-        }
-        let binary = match cols.get(&record, "binary") {
-            Some("") | None => None,
-            Some(v) => Some(parse_label(path, line, "binary", v, 2)?),
-        };
-        let source_fold = match cols.get(&record, "source_fold") {
-            Some("") | None => None,
-            Some(v) => Some(parse_label(path, line, "source_fold", v, 5)?),
-        };
-        rows.push(AugmentedPost {
-            method: cols.get(&record, "method").unwrap_or("").to_string(),
-            text: text.to_string(),
-            level: parse_label(
-                path,
-                line,
-                "level",
-                cols.get(&record, "level").unwrap_or(""),
-                N_LEVELS,
-            )?,
-            binary,
-            source_fold,
-        });
-    }
     Ok(rows)
 }
 
