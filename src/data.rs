@@ -171,6 +171,20 @@ fn parse_label(
     }
 }
 
+/// A label column that may be missing or empty: `None` then, else parsed as [`parse_label`].
+fn optional_label(
+    path: &Path,
+    line: u64,
+    column: &'static str,
+    value: Option<&str>,
+    below: usize,
+) -> Result<Option<usize>, DataError> {
+    match value {
+        Some("") | None => Ok(None),
+        Some(v) => parse_label(path, line, column, v, below).map(Some),
+    }
+}
+
 /// Reads `path` as CSV with these required and optional columns, and calls `row` with each
 /// record and the line it starts on. Errors name the file and the line. Returns the columns
 /// found, for what the header says (e.g. whether an optional column is there).
@@ -223,10 +237,7 @@ pub fn read_labelled(path: &Path) -> Result<Dataset, DataError> {
                 Some(v) if cols.has("binary") => Some(parse_label(path, line, "binary", v, 2)?),
                 _ => None,
             };
-            let fold = match cols.get(record, "fold") {
-                Some("") | None => None,
-                Some(v) => Some(parse_label(path, line, "fold", v, 5)?),
-            };
+            let fold = optional_label(path, line, "fold", cols.get(record, "fold"), 5)?;
             posts.push(Post {
                 id: cols.get(record, "id").unwrap_or("").to_string(),
                 text: text.to_string(),
@@ -310,14 +321,8 @@ pub fn read_augmentation(path: &Path) -> Result<Vec<AugmentedPost>, DataError> {
             if text.is_empty() {
                 return Ok(());
             }
-            let binary = match cols.get(record, "binary") {
-                Some("") | None => None,
-                Some(v) => Some(parse_label(path, line, "binary", v, 2)?),
-            };
-            let source_fold = match cols.get(record, "source_fold") {
-                Some("") | None => None,
-                Some(v) => Some(parse_label(path, line, "source_fold", v, 5)?),
-            };
+            let binary = optional_label(path, line, "binary", cols.get(record, "binary"), 2)?;
+            let source_fold = optional_label(path, line, "source_fold", cols.get(record, "source_fold"), 5)?;
             rows.push(AugmentedPost {
                 method: cols.get(record, "method").unwrap_or("").to_string(),
                 text: text.to_string(),
