@@ -104,25 +104,74 @@ fn batch(rows: &[&Row], device: &Device) -> (Tensor<2, Int>, Tensor<2>) {
     bert::batch(&ids, device)
 }
 
-/// Both heads' logits for every row, in row order: `(level, binary)`, row-major.
-fn logits(model: &BertClassifier, rows: &[Row], device: &Device) -> (Vec<f32>, Vec<f32>) {
-    // Similar lengths together: less padding.
+/// Runs `f` on `rows` in batches of 32 of similar length (less padding) and returns each of its
+/// `K` outputs row-major, in row order.
+fn by_length<const K: usize>(
+    rows: &[Row],
+    device: &Device,
+    f: impl Fn(Tensor<2, Int>, Tensor<2>) -> [Tensor<2>; K],
+) -> [Vec<f32>; K] {
     let mut order: Vec<usize> = (0..rows.len()).collect();
     order.sort_by_key(|&i| rows[i].ids.len());
-    let mut level = vec![0f32; rows.len() * N_LEVELS];
-    let mut binary = vec![0f32; rows.len() * 2];
+    let mut out: [Vec<f32>; K] = std::array::from_fn(|_| Vec::new());
     for chunk in order.chunks(32) {
         let batch_rows: Vec<&Row> = chunk.iter().map(|&i| &rows[i]).collect();
         let (ids, mask) = batch(&batch_rows, device);
-        let out = model.forward(ids, mask);
-        let l = out.level.into_data().try_into_vec::<f32>().expect("f32");
-        let b = out.binary.into_data().try_into_vec::<f32>().expect("f32");
-        for (k, &i) in chunk.iter().enumerate() {
-            level[i * N_LEVELS..(i + 1) * N_LEVELS].copy_from_slice(&l[k * N_LEVELS..(k + 1) * N_LEVELS]);
-            binary[i * 2..i * 2 + 2].copy_from_slice(&b[k * 2..k * 2 + 2]);
+        for (all, tensor) in out.iter_mut().zip(f(ids, mask)) {
+            let width = tensor.dims()[1];
+            if all.is_empty() {
+                all.resize(rows.len() * width, 0.0);
+            }
+            let values = tensor.into_data().try_into_vec::<f32>().expect("f32");
+            for (k, &i) in chunk.iter().enumerate() {
+                all[i * width..(i + 1) * width].copy_from_slice(&values[k * width..(k + 1) * width]);
+            }
         }
     }
+    out
+}
+
+/// Both heads' logits for every row, in row order: `(level, binary)`, row-major.
+fn logits(model: &BertClassifier, rows: &[Row], device: &Device) -> (Vec<f32>, Vec<f32>) {
+    let [level, binary] = by_length(rows, device, |ids, mask| {
+        let out = model.forward(ids, mask);
+        [out.level, out.binary]
+    });
     (level, binary)
+}
+
+/// A frozen encoder's pooled outputs, computed once: training then only runs the heads, which
+/// gives the same model as running the encoder at every step (it has no dropout of its own).
+struct Frozen {
+    hidden: usize,
+    train: Vec<f32>,
+    val: Vec<f32>,
+}
+
+impl Frozen {
+    fn new(encoder: &bert::BertEncoder, train: &[Row], val: &[Row], hidden: usize, device: &Device) -> Self {
+        let pooled = |rows| by_length(rows, device, |ids, mask| [encoder.pooled(ids, mask)]);
+        let ([train], [val]) = (pooled(train), pooled(val));
+        Self { hidden, train, val }
+    }
+
+    /// The pooled outputs of `rows` (indices into `features`) as one `[rows, hidden]` tensor.
+    fn gather(&self, features: &[f32], rows: &[usize], device: &Device) -> Tensor<2> {
+        let h = self.hidden;
+        let values: Vec<f32> = rows
+            .iter()
+            .flat_map(|&i| &features[i * h..(i + 1) * h])
+            .copied()
+            .collect();
+        Tensor::from_data(TensorData::new(values, [rows.len(), h]), device)
+    }
+
+    fn val_logits(&self, model: &BertClassifier, device: &Device) -> (Vec<f32>, Vec<f32>) {
+        let all: Vec<usize> = (0..self.val.len() / self.hidden).collect();
+        let out = model.heads(self.gather(&self.val, &all, device));
+        let values = |t: Tensor<2>| t.into_data().try_into_vec::<f32>().expect("f32");
+        (values(out.level), values(out.binary))
+    }
 }
 
 /// (level, binary) of each row, for the loss and the scores.
@@ -296,6 +345,11 @@ pub fn finetune(
     } else {
         encoder
     };
+    // Before the heads exist: their parameters are initialised on first use, and using them
+    // here (through the whole model's `valid()`) would draw their weights from another stream.
+    let frozen = cfg
+        .freeze_encoder
+        .then(|| Frozen::new(&encoder.valid(), &train_rows, &val_rows, bert.hidden, device));
     let mut model = BertClassifier::new(encoder, bert.hidden, cfg.dropout, &ad);
     let mut optim = AdamWConfig::new()
         .with_weight_decay(cfg.weight_decay as f32)
@@ -364,8 +418,14 @@ pub fn finetune(
         let mut seen = 0;
         for chunk in state.order.chunks(cfg.batch_size) {
             let rows: Vec<&Row> = chunk.iter().map(|&i| &train_rows[i]).collect();
-            let (ids, mask) = batch(&rows, &ad);
-            let loss = weights.loss(model.forward(ids, mask), &labels(rows.iter().copied()), &ad);
+            let out = match &frozen {
+                Some(f) => model.heads(f.gather(&f.train, chunk, &ad)),
+                None => {
+                    let (ids, mask) = batch(&rows, &ad);
+                    model.forward(ids, mask)
+                }
+            };
+            let loss = weights.loss(out, &labels(rows.iter().copied()), &ad);
             total += scalar(loss.clone()) * rows.len() as f64;
             seen += rows.len();
             let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -382,7 +442,11 @@ pub fn finetune(
             bar.set_message(format!("epoch {epoch} loss {:.3}", total / seen as f64));
         }
         let valid = model.valid();
-        let val_scores = argmax_scores(&val_rows, &logits(&valid, &val_rows, device));
+        let val_logits = match &frozen {
+            Some(f) => f.val_logits(&valid, device),
+            None => logits(&valid, &val_rows, device),
+        };
+        let val_scores = argmax_scores(&val_rows, &val_logits);
         let key = (val_scores.binary_f1.unwrap_or(0.0) + val_scores.level_weighted_f1) / 2.0;
         let seconds = started.elapsed().as_secs_f64();
         state

@@ -162,7 +162,13 @@ impl BertClassifier {
     }
 
     pub fn forward(&self, ids: Tensor<2, Int>, mask: Tensor<2>) -> Logits {
-        let pooled = self.dropout.forward(self.encoder.pooled(ids, mask));
+        self.heads(self.encoder.pooled(ids, mask))
+    }
+
+    /// The heads (after dropout) on mean-pooled encoder outputs `[batch, hidden]`: with a frozen
+    /// encoder those are computed once, not at every step.
+    pub fn heads(&self, pooled: Tensor<2>) -> Logits {
+        let pooled = self.dropout.forward(pooled);
         Logits {
             level: self.level_head.forward(pooled.clone()),
             binary: self.binary_head.forward(pooled),

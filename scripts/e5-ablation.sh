@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The encoder's ablations in the README ("The fine-tuned encoder"): the augmentation pools (none,
+# traditional, GPT-4, both) with the encoder frozen and fully fine-tuned, and 5-fold
+# cross-validation of the frozen encoder. Then prints one table from the runs' metrics.json.
+#
+#   bash scripts/e5-ablation.sh frozen   # 4 runs, minutes each: the encoder's outputs are computed once
+#   bash scripts/e5-ablation.sh cv       # the frozen encoder on validation folds 0, 1, 2 and 4 (3 is in `frozen`)
+#   bash scripts/e5-ablation.sh full     # 3 runs of 25–45 minutes on 2 cores; "none" is models/e5's own command
+#   bash scripts/e5-ablation.sh table    # only the table (what the others print at the end)
+#
+# Full fine-tuning gets about the shipped run's 600 steps in each arm: augmentation makes an
+# epoch 5–12 times longer, so those arms run 1 or 2 epochs instead of 12.
+# Needs the imported encoder in runs/e5 (README: `import`). Prints scores only, never texts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sosrisk/target}"
+cargo build --quiet --bin sosrisk
+BIN="$CARGO_TARGET_DIR/debug/sosrisk"
+FROZEN=(--encoder runs/e5 --freeze-encoder --lr 1e-3 --epochs 10 --patience 10)
+
+run() { # out, args…: skips a run whose model is already there
+  local out=$1
+  shift
+  if [ -f "$out/metrics.json" ]; then
+    echo "$out: done before" >&2
+  else
+    "$BIN" finetune "$@" --out "$out" 2>&1 | tr '\r' '\n' | grep -E '^(epoch|best|validation|test)' >&2
+  fi
+}
+
+for step in "${@:-table}"; do
+  case "$step" in
+  frozen)
+    for a in none traditional llm both; do run "runs/e5-frz-$a" "${FROZEN[@]}" --augment "$a"; done ;;
+  cv)
+    for f in 0 1 2 4; do run "runs/e5-frz-none-f$f" "${FROZEN[@]}" --val-fold "$f"; done ;;
+  full)
+    run runs/e5-aug-both --encoder runs/e5 --augment both --epochs 1
+    run runs/e5-aug-llm --encoder runs/e5 --augment llm --epochs 2
+    run runs/e5-aug-trad --encoder runs/e5 --augment traditional --epochs 1 ;;
+  table) ;;
+  *) echo "unknown step: $step (frozen, cv, full or table)" >&2; exit 2 ;;
+  esac
+done
+
+python3 - <<'EOF'
+import json, os, statistics
+
+def scores(path):
+    if not os.path.isfile(path):
+        return None
+    m = json.load(open(path))
+    return [100 * m[s][k] for s in ("validation", "test") for k in ("binary_f1", "level_weighted_f1")]
+
+def row(name, s):
+    cells = " | ".join(f"{v:.2f}" for v in s) if s else "not run | | |"
+    print(f"| {name} | {cells} |")
+
+print("| run | validation binary F1 | validation weighted F1 | test binary F1 | test weighted F1 |")
+print("|---|---|---|---|---|")
+for a in ("none", "traditional", "llm", "both"):
+    row(f"frozen encoder, augment {a}", scores(f"runs/e5-frz-{a}/metrics.json"))
+row("full fine-tuning, augment none (models/e5)", scores("models/e5/metrics.json"))
+for a, d in (("traditional", "trad"), ("llm", "llm"), ("both", "both")):
+    row(f"full fine-tuning, augment {a}", scores(f"runs/e5-aug-{d}/metrics.json"))
+
+folds = [scores(p) for p in ["runs/e5-frz-none/metrics.json"]
+         + [f"runs/e5-frz-none-f{f}/metrics.json" for f in (0, 1, 2, 4)]]
+folds = [f for f in folds if f]
+if len(folds) > 1:
+    cells = " | ".join(f"{statistics.mean(c):.2f} ± {statistics.stdev(c):.2f}" for c in zip(*folds))
+    print(f"| frozen encoder, {len(folds)}-fold CV (mean ± std) | {cells} |")
+EOF
