@@ -187,31 +187,46 @@ struct Prepared {
     used: Vec<(usize, bool)>,
 }
 
-/// Splits texts of these lengths into groups of similar length, shortest first: a batch is
-/// padded to its longest text, and one long post among short ones would otherwise make the
-/// whole batch pay for its length (posts: median 30 characters, p99 about 140). A group grows
-/// while its padding stays under a quarter of its cells, or 8 cells a row: short texts differ
-/// by a few tokens, and splitting them would cost more calls than their padding costs.
-fn length_groups(lengths: &[usize]) -> Vec<Vec<usize>> {
+/// Splits texts of these lengths into groups of similar length: a batch is padded to its
+/// longest text, and one long post among short ones would otherwise make the whole batch pay
+/// for its length (posts: median 30 characters, p99 about 140). Each extra group costs one more
+/// call, worth `call_cost` padded token rows; the grouping minimises calls × `call_cost` plus
+/// the cells computed. Sorted by length, the best groups are runs of consecutive lengths, and
+/// there are at most as many distinct lengths as tokens read, so an exact search is cheap.
+fn length_groups(lengths: &[usize], call_cost: usize) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..lengths.len()).collect();
     order.sort_by_key(|&i| lengths[i]);
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut current: Vec<usize> = Vec::new();
-    let mut sum = 0;
-    for i in order {
-        let len = lengths[i].max(1);
-        // Sorted ascending, so `len` would be the group's longest.
-        let rows = current.len() + 1;
-        if !current.is_empty() && len * rows * 3 > (sum + len) * 4 + 24 * rows {
-            groups.push(std::mem::take(&mut current));
-            sum = 0;
+    let len = |i: usize| lengths[i].max(1);
+    // Runs of equal length in `order`: (longest, end in `order`), never split.
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for (k, &i) in order.iter().enumerate() {
+        match runs.last_mut() {
+            Some((l, end)) if *l == len(i) => *end = k + 1,
+            _ => runs.push((len(i), k + 1)),
         }
-        current.push(i);
-        sum += len;
     }
-    if !current.is_empty() {
-        groups.push(current);
+    // best[j]: the least cost of the first j runs, reached by a last group starting at run from[j].
+    let mut best = vec![0usize; runs.len() + 1];
+    let mut from = vec![0usize; runs.len() + 1];
+    for j in 1..=runs.len() {
+        let (longest, end) = runs[j - 1];
+        (best[j], from[j]) = (0..j)
+            .map(|i| {
+                let start = if i == 0 { 0 } else { runs[i - 1].1 };
+                (best[i] + call_cost + longest * (end - start), i)
+            })
+            .min()
+            .expect("j ≥ 1");
     }
+    let mut groups = Vec::new();
+    let mut j = runs.len();
+    while j > 0 {
+        let i = from[j];
+        let start = if i == 0 { 0 } else { runs[i - 1].1 };
+        groups.push(order[start..runs[j - 1].1].to_vec());
+        j = i;
+    }
+    groups.reverse();
     groups
 }
 
@@ -315,7 +330,7 @@ impl Classifier {
                     .iter()
                     .map(|e| e.features.len().min(cfg.max_chars))
                     .collect();
-                let groups = length_groups(&lengths)
+                let groups = length_groups(&lengths, self.call_cost())
                     .into_iter()
                     .map(|idx| {
                         let refs: Vec<&[[u32; NGRAM_ORDERS]]> =
@@ -348,7 +363,7 @@ impl Classifier {
                     .map(|(i, t)| tokenizer.encode(t).map_err(|e| (i, e)))
                     .collect::<Result<_, _>>()?;
                 let lengths: Vec<usize> = pieces.iter().map(|p| p.ids.len()).collect();
-                let groups = length_groups(&lengths)
+                let groups = length_groups(&lengths, self.call_cost())
                     .into_iter()
                     .map(|idx| {
                         let rows: Vec<&[u32]> = idx.iter().map(|&i| pieces[i].ids.as_slice()).collect();
@@ -362,6 +377,19 @@ impl Classifier {
                 })
             }
             _ => unreachable!("the network is built from the manifest's architecture"),
+        }
+    }
+
+    /// What one more batch costs, in padded token rows (see [`length_groups`]). On the CPU a
+    /// call of the encoder costs about as much as a few tokens (measured with `sosrisk bench
+    /// --batch 32` over call costs from 0 to 256: 0–8 were fastest), while each token costs
+    /// the n-gram model next to nothing. On a GPU every call has fixed costs (dispatch,
+    /// read-back, and in the browser a shader compiled per new shape), so fewer, larger batches win.
+    fn call_cost(&self) -> usize {
+        match (&self.network, self.device == Device::flex()) {
+            (Network::Encoder { .. }, true) => 6,
+            (Network::Ngram { .. }, true) => 32,
+            _ => 256,
         }
     }
 
@@ -552,25 +580,49 @@ mod tests {
     use super::*;
 
     #[test]
-    fn length_groups_cover_every_text_once_with_little_padding() {
-        let lengths = [30, 5, 160, 31, 29, 150, 6, 33, 0, 80, 2];
-        let groups = length_groups(&lengths);
-        let mut seen: Vec<usize> = groups.iter().flatten().copied().collect();
-        seen.sort();
-        assert_eq!(seen, (0..lengths.len()).collect::<Vec<_>>());
-        for g in &groups {
-            let max = g.iter().map(|&i| lengths[i].max(1)).max().unwrap();
-            let sum: usize = g.iter().map(|&i| lengths[i].max(1)).sum();
-            assert!(
-                max * g.len() * 3 <= sum * 4 + 24 * g.len() || g.len() == 1,
-                "{g:?}"
+    fn length_groups_cover_every_text_once_at_the_least_cost() {
+        let cost = |lengths: &[usize], groups: &[Vec<usize>], call: usize| -> usize {
+            let max = |g: &Vec<usize>| g.iter().map(|&i| lengths[i].max(1)).max().unwrap();
+            groups.iter().map(|g| call + max(g) * g.len()).sum()
+        };
+        let lengths = [30, 5, 160, 31, 29, 150, 6, 33, 0, 80, 2, 30];
+        let mut sorted: Vec<usize> = (0..lengths.len()).collect();
+        sorted.sort_by_key(|&i| lengths[i]);
+        for call in [0, 6, 32, 256, 10_000] {
+            let groups = length_groups(&lengths, call);
+            let mut seen: Vec<usize> = groups.iter().flatten().copied().collect();
+            seen.sort();
+            assert_eq!(seen, (0..lengths.len()).collect::<Vec<_>>());
+            // Every split of the length-sorted texts into runs costs at least as much.
+            let n = sorted.len();
+            let least = (0..1u32 << (n - 1))
+                .map(|cuts| {
+                    let mut split = vec![vec![sorted[0]]];
+                    for (k, &i) in sorted.iter().enumerate().skip(1) {
+                        if cuts & (1 << (k - 1)) != 0 {
+                            split.push(Vec::new());
+                        }
+                        split.last_mut().unwrap().push(i);
+                    }
+                    cost(&lengths, &split, call)
+                })
+                .min()
+                .unwrap();
+            assert_eq!(
+                cost(&lengths, &groups, call),
+                least,
+                "call cost {call}: {groups:?}"
             );
         }
-        assert!(groups.len() >= 3, "{groups:?}");
-        // Equal lengths stay one batch, and so do short texts a few tokens apart.
-        assert_eq!(length_groups(&[40; 32]).len(), 1);
-        assert_eq!(length_groups(&[3, 5, 8, 12, 9, 4]).len(), 1);
-        assert!(length_groups(&[]).is_empty());
+        // Free calls: no padding at all; dear calls: one batch.
+        assert!(
+            length_groups(&lengths, 0)
+                .iter()
+                .all(|g| g.iter().all(|&i| lengths[i].max(1) == lengths[g[0]].max(1)))
+        );
+        assert_eq!(length_groups(&lengths, 10_000).len(), 1);
+        assert_eq!(length_groups(&[40; 32], 6).len(), 1);
+        assert!(length_groups(&[], 6).is_empty());
     }
 
     #[test]
