@@ -428,7 +428,7 @@ impl Component for App {
             Msg::Classify => {
                 self.notice = None;
                 if self.text.trim().is_empty() {
-                    self.result = Some((Outcome::Err(crate::Error::EmptyText.to_string()), 0.0));
+                    self.result = Some((Outcome::Empty, 0.0));
                 } else if self.ready() {
                     self.explaining = None;
                     self.explained = false;
@@ -581,6 +581,9 @@ impl App {
             return html! {};
         };
         let p = match outcome {
+            Outcome::Empty => {
+                return html! { <p class="error" id="result-error" role="alert">{ w.empty_text }</p> };
+            }
             Outcome::Err(e) => return html! { <p class="error" id="result-error" role="alert">{ e }</p> },
             Outcome::Ok(p) => p,
         };
@@ -741,6 +744,9 @@ impl App {
                                         <td>{ format!("{} · {}", p.level, w.band(p.level)) }</td>
                                         <td>{ format!("{:.0}% {}", p.high_risk_prob * 100.0, if p.high_risk { w.high } else { "" }) }</td>
                                     </tr>
+                                },
+                                Some(Outcome::Empty) => html! {
+                                    <tr><td>{ row.line }</td><td class="text">{ shown }</td><td colspan="2" class="error">{ format!("{}: {}", w.error, w.empty_text) }</td></tr>
                                 },
                                 Some(Outcome::Err(e)) => html! {
                                     <tr><td>{ row.line }</td><td class="text">{ shown }</td><td colspan="2" class="error">{ format!("{}: {e}", w.error) }</td></tr>

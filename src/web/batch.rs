@@ -88,6 +88,13 @@ fn csv_problem(e: &csv::Error) -> String {
     }
 }
 
+/// Export fields of a row that has no prediction.
+fn error_fields(error: String) -> Vec<String> {
+    let mut fields = vec![String::new(); 5];
+    fields.push(error);
+    fields
+}
+
 /// The results as CSV: line, text, level, band, P(level), high risk, P(high risk), error.
 pub fn export(rows: &[Row], outcomes: &[Option<Outcome>]) -> String {
     let mut writer = csv::Writer::from_writer(Vec::new());
@@ -113,22 +120,10 @@ pub fn export(rows: &[Row], outcomes: &[Option<Outcome>]) -> String {
                 format!("{:.4}", p.high_risk_prob),
                 String::new(),
             ],
-            Some(Outcome::Err(e)) => vec![
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                e.clone(),
-            ],
-            None => vec![
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                "not assessed (cancelled)".into(),
-            ],
+            // The export is data, not interface: its errors stay in English whatever the page's language.
+            Some(Outcome::Empty) => error_fields(crate::Error::EmptyText.to_string()),
+            Some(Outcome::Err(e)) => error_fields(e.clone()),
+            None => error_fields("not assessed (cancelled)".into()),
         };
         let mut record = vec![line, row.text.clone()];
         record.extend(fields);
@@ -234,11 +229,7 @@ mod tests {
             truncated: false,
             attribution: None,
         };
-        let outcomes = vec![
-            Some(Outcome::Ok(p)),
-            Some(Outcome::Err("empty text".into())),
-            None,
-        ];
+        let outcomes = vec![Some(Outcome::Ok(p)), Some(Outcome::Empty), None];
         let csv = export(&rows, &outcomes);
         let back = parse("out.csv", csv.as_bytes()).unwrap();
         assert_eq!(
@@ -251,7 +242,7 @@ mod tests {
             "line,text,level,band,p_level,high_risk,p_high_risk,error"
         );
         assert!(lines[1].ends_with(",7,high,0.6000,true,0.8000,"), "{}", lines[1]);
-        assert!(lines[2].ends_with("empty text"));
+        assert!(lines[2].contains(",empty text: "), "{}", lines[2]);
         assert!(lines[3].ends_with("not assessed (cancelled)"));
     }
 }

@@ -33,6 +33,7 @@ pub struct Words {
     pub drivers: &'static str,
     pub drivers_help: &'static str,
     pub truncated: &'static str,
+    pub empty_text: &'static str,
     pub crisis_title: &'static str,
     pub crisis_lines: [&'static str; 4],
     pub crisis_note: &'static str,
@@ -76,6 +77,7 @@ pub const ZH: Words = Words {
     drivers: "影响评分的字",
     drivers_help: "颜色越深，去掉该字后高风险概率下降越多。",
     truncated: "文本较长，只读取了前 {n} 个字。",
+    empty_text: "文本为空：去掉空白后没有可评估的内容。",
     crisis_title: "如有危险，请立即求助",
     crisis_lines: [
         "全国心理援助热线：12356",
@@ -136,6 +138,7 @@ pub const EN: Words = Words {
     drivers: "Characters that drove the score",
     drivers_help: "The darker, the more P(high risk) drops without that character.",
     truncated: "Long text: only the first {n} characters were read.",
+    empty_text: "Empty text: there is nothing to classify (after removing whitespace).",
     crisis_title: "If someone is in danger, get help now",
     crisis_lines: [
         "National mental-health hotline: 12356",

@@ -61,5 +61,7 @@ pub struct ModelInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Outcome {
     Ok(Prediction),
+    /// Nothing to classify (the text is whitespace): the page says so in its own language.
+    Empty,
     Err(String),
 }

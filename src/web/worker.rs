@@ -175,11 +175,7 @@ async fn load(base: &str, gpu: bool) -> Result<(Classifier, ModelInfo), String> 
 async fn classify(classifier: &Classifier, texts: &[String], explain: bool) -> Vec<Outcome> {
     let mut outcomes: Vec<Option<Outcome>> = texts
         .iter()
-        .map(|t| {
-            t.trim()
-                .is_empty()
-                .then(|| Outcome::Err(crate::Error::EmptyText.to_string()))
-        })
+        .map(|t| t.trim().is_empty().then_some(Outcome::Empty))
         .collect();
     let todo: Vec<usize> = (0..texts.len()).filter(|&i| outcomes[i].is_none()).collect();
     let refs: Vec<&str> = todo.iter().map(|&i| texts[i].as_str()).collect();

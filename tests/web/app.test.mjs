@@ -67,7 +67,8 @@ for (const gpu of [true, false]) {
       assert.equal(await page.evaluate(() => window.__injected), undefined);
       assert.equal(await page.locator("#attribution img").count(), 0);
       const empty = await classify(page, "   \n ");
-      assert.match(empty.error, /empty text/);
+      // Said in the page's language (Chinese by default), not as the library's English error.
+      assert.match(empty.error, (await page.getAttribute("html", "lang")) === "en" ? /^Empty text/ : /^文本为空/);
 
       // Batch: a synthetic CSV with a BOM, CRLF, a quoted comma and an empty row.
       const csv = "\ufeffid,text\r\n" + TEXTS.map((t, i) => `${i},"${t.replaceAll('"', '""')}"`).join("\r\n") + "\r\n99,\"  \"\r\n";
@@ -142,11 +143,26 @@ for (const gpu of [true, false]) {
       await page.reload();
       await ready(page);
       const warmLoadMs = Date.now() - warmStart;
+      // An older version of each immutable file (other ?sha=, other Trunk hash) is dropped once
+      // the current one is used again, here by the offline reload; the current ones stay.
+      const cachedNow = async () => page.evaluate(async () => (await (await caches.open("sosrisk-v1")).keys()).map((r) => r.url));
+      const versioned = (u) => /[?&]sha=|-[0-9a-f]{16}(_bg)?\.(js|wasm|css)$/.test(u);
+      const older = (u) => u.includes("sha=") ? u.replace(/sha=[0-9a-f]+/, "sha=" + "0".repeat(64)) : u.replace(/-[0-9a-f]{16}(_bg)?\./, "-0000000000000000$1.");
+      const current = (await cachedNow()).filter(versioned);
+      assert.ok(current.length >= 4, `versioned files cached: ${current.length}`);
+      await page.evaluate(async (urls) => {
+        const cache = await caches.open("sosrisk-v1");
+        for (const u of urls) await cache.put(u, new Response("stale"));
+      }, current.map(older));
       await context.setOffline(true);
       await page.reload();
       assert.equal(await ready(page), backend, "backend after an offline reload");
       const offline = await classify(page, TEXTS[1]);
       assertClose(offline, expected[1], "offline");
+      for (let i = 0; i < 50 && (await cachedNow()).some((u) => u.includes("0000000000000000")); i++) await page.waitForTimeout(100);
+      const after = await cachedNow();
+      assert.deepEqual(after.filter((u) => u.includes("0000000000000000")), [], "older versions left in the cache");
+      for (const u of current) assert.ok(after.includes(u), `current version dropped: ${u}`);
       await page.screenshot({ path: join(artifacts, `${backend}-offline.png`) });
       await context.setOffline(false);
 
