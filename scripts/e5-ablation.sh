@@ -4,7 +4,7 @@
 # cross-validation of the frozen encoder. Then prints one table from the runs' metrics.json.
 #
 #   bash scripts/e5-ablation.sh frozen   # 4 runs, minutes each: the encoder's outputs are computed once
-#   bash scripts/e5-ablation.sh cv       # the frozen encoder on validation folds 0, 1, 2 and 4 (3 is in `frozen`)
+#   bash scripts/e5-ablation.sh cv       # frozen, no and traditional augmentation, validation folds 0, 1, 2, 4 (3 is in `frozen`)
 #   bash scripts/e5-ablation.sh full     # 3 runs of 25–45 minutes on 2 cores; "none" is models/e5's own command
 #   bash scripts/e5-ablation.sh table    # only the table (what the others print at the end)
 #
@@ -33,7 +33,9 @@ for step in "${@:-table}"; do
   frozen)
     for a in none traditional llm both; do run "runs/e5-frz-$a" "${FROZEN[@]}" --augment "$a"; done ;;
   cv)
-    for f in 0 1 2 4; do run "runs/e5-frz-none-f$f" "${FROZEN[@]}" --val-fold "$f"; done ;;
+    for a in none traditional; do
+      for f in 0 1 2 4; do run "runs/e5-frz-$a-f$f" "${FROZEN[@]}" --augment "$a" --val-fold "$f"; done
+    done ;;
   full)
     run runs/e5-aug-both --encoder runs/e5 --augment both --epochs 1
     run runs/e5-aug-llm --encoder runs/e5 --augment llm --epochs 2
@@ -64,10 +66,11 @@ row("full fine-tuning, augment none (models/e5)", scores("models/e5/metrics.json
 for a, d in (("traditional", "trad"), ("llm", "llm"), ("both", "both")):
     row(f"full fine-tuning, augment {a}", scores(f"runs/e5-aug-{d}/metrics.json"))
 
-folds = [scores(p) for p in ["runs/e5-frz-none/metrics.json"]
-         + [f"runs/e5-frz-none-f{f}/metrics.json" for f in (0, 1, 2, 4)]]
-folds = [f for f in folds if f]
-if len(folds) > 1:
-    cells = " | ".join(f"{statistics.mean(c):.2f} ± {statistics.stdev(c):.2f}" for c in zip(*folds))
-    print(f"| frozen encoder, {len(folds)}-fold CV (mean ± std) | {cells} |")
+for a in ("none", "traditional"):
+    folds = [scores(p) for p in [f"runs/e5-frz-{a}/metrics.json"]
+             + [f"runs/e5-frz-{a}-f{f}/metrics.json" for f in (0, 1, 2, 4)]]
+    folds = [f for f in folds if f]
+    if len(folds) > 1:
+        cells = " | ".join(f"{statistics.mean(c):.2f} ± {statistics.stdev(c):.2f}" for c in zip(*folds))
+        print(f"| frozen encoder, augment {a}, {len(folds)}-fold CV (mean ± std) | {cells} |")
 EOF
