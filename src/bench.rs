@@ -11,7 +11,9 @@ use serde::Serialize;
 
 use crate::artifact::{self, ArtifactError};
 use crate::infer::{Classifier, Prediction};
-use burn::prelude::Device;
+use crate::model::bert::BertConfig;
+use burn::prelude::*;
+use burn::tensor::Distribution;
 
 use crate::Error;
 
@@ -20,6 +22,35 @@ use crate::Error;
 pub struct Memory {
     pub rss_mib: f64,
     pub peak_mib: f64,
+}
+
+/// Milliseconds per text that the encoder's dense matmuls alone take (per layer the four
+/// attention projections and the two feed-forward ones) in calls of `rows` texts of `tokens`
+/// tokens each: a floor under the encoder's time on this backend, whatever else were fused.
+pub fn matmul_floor(cfg: &BertConfig, tokens: usize, rows: usize, device: &Device) -> f64 {
+    let m = (tokens * rows).max(1);
+    let (h, i) = (cfg.hidden, cfg.intermediate);
+    let pairs: Vec<(Tensor<2>, Tensor<2>)> = [(h, h), (h, h), (h, h), (h, h), (h, i), (i, h)]
+        .into_iter()
+        .map(|(k, n)| {
+            let random = |shape: [usize; 2]| Tensor::random(shape, Distribution::Default, device);
+            (random([m, k]), random([k, n]))
+        })
+        .collect();
+    // Reading back a sum waits for the work on a lazy backend, at the cost of one small reduction.
+    let layer = || {
+        for (a, b) in &pairs {
+            let _ = a.clone().matmul(b.clone()).sum().into_data();
+        }
+    };
+    layer();
+    let started = Instant::now();
+    let mut reps = 0;
+    while reps < 3 || started.elapsed().as_secs_f64() < 0.5 {
+        layer();
+        reps += 1;
+    }
+    started.elapsed().as_secs_f64() * 1e3 / reps as f64 * cfg.layers as f64 / rows as f64
 }
 
 /// `None` where the kernel does not say (not Linux).

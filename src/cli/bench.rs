@@ -66,6 +66,23 @@ fn measure_inference(args: &BenchArgs, model: &Path, backend: Backend) -> Result
         throughput
             .push(bench::time_batches(&clf, &refs, b).map_err(|(i, e)| anyhow::anyhow!("text {i}: {e}"))?);
     }
+    // The encoder's matmuls alone at these texts' mean length: how far below its time the
+    // rest of the work could at best bring it on this backend.
+    let matmul_floor: Vec<Value> = match (clf.network(), &clf.manifest.architecture) {
+        (Network::Encoder { tokenizer, .. }, Architecture::Encoder(spec)) => {
+            let tokens: usize = refs
+                .iter()
+                .map(|t| tokenizer.encode(t).map(|p| p.ids.len()).unwrap_or(0))
+                .sum();
+            let mean = tokens.div_ceil(refs.len().max(1));
+            let dev = device(backend);
+            args.batch
+                .iter()
+                .map(|&b| json!({ "batch": b, "tokens": mean, "ms_per_text": bench::matmul_floor(&spec.encoder, mean, b, &dev) }))
+                .collect()
+        }
+        _ => Vec::new(),
+    };
     let soak = if args.soak > 0 {
         Some(bench::soak(&clf, &refs, args.soak, (args.soak / 10).max(1))?)
     } else {
@@ -78,6 +95,7 @@ fn measure_inference(args: &BenchArgs, model: &Path, backend: Backend) -> Result
         "texts": texts.len(),
         "load": load,
         "throughput": throughput,
+        "matmul_floor": matmul_floor,
         "memory": { "start": start, "after_load": loaded, "end": memory() },
         "soak": soak,
     }))
@@ -178,12 +196,17 @@ fn child(exe: &Path, args: &BenchArgs, model: &Path, backend: Backend, train: bo
 }
 
 fn print_table(runs: &[Value]) {
-    println!("| model | backend | load (s) | batch | ms/text | texts/s | peak memory (MiB) |");
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| model | backend | load (s) | batch | ms/text | matmuls alone (ms/text) | texts/s | peak memory (MiB) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     for r in runs {
-        for t in r["throughput"].as_array().into_iter().flatten() {
+        for (k, t) in r["throughput"].as_array().into_iter().flatten().enumerate() {
+            let floor = r["matmul_floor"][k]["ms_per_text"]
+                .as_f64()
+                .map_or("–".into(), |ms| format!("{ms:.2}"));
             println!(
-                "| {} | {} | {:.2} | {} | {:.2} | {:.1} | {:.0} |",
+                "| {} | {} | {:.2} | {} | {:.2} | {floor} | {:.1} | {:.0} |",
                 r["architecture"].as_str().unwrap_or("?"),
                 r["backend"].as_str().unwrap_or("?"),
                 r["load"]["median_seconds"].as_f64().unwrap_or(f64::NAN),
