@@ -14,6 +14,9 @@ use crate::web::protocol::{ModelInfo, Outcome, Reply, Request};
 
 /// The model the page loads unless `?model=NAME` names another directory under `models/`.
 const DEFAULT_MODEL: &str = "e5";
+/// The text box's `maxlength`, in UTF-16 units (about 1 MB of Chinese text; the model reads
+/// only the first few hundred characters of it anyway).
+const BOX_LIMIT: usize = 1_000_000;
 /// Texts per worker request in batch mode: small enough that cancelling is quick.
 const BATCH_CHUNK: usize = 32;
 /// Rows the batch table shows; the export has them all.
@@ -129,6 +132,8 @@ pub struct App {
     batch: Option<Batch>,
     batch_error: Option<String>,
     notice: Option<String>,
+    /// The box holds its maximum and a paste may have been cut: the page says so.
+    box_full: bool,
     reader: Option<FileReader>,
 }
 
@@ -384,6 +389,7 @@ impl Component for App {
             batch: None,
             batch_error: None,
             notice: None,
+            box_full: false,
             reader: None,
         }
     }
@@ -416,6 +422,8 @@ impl Component for App {
                 if text.trim().is_empty() {
                     self.result = None;
                 }
+                // `maxlength` counts UTF-16 units and cuts a longer paste without a word.
+                self.box_full = text.encode_utf16().count() >= BOX_LIMIT;
                 self.text = text;
             }
             Msg::Key(e) => {
@@ -438,6 +446,7 @@ impl Component for App {
             }
             Msg::Clear => {
                 self.text.clear();
+                self.box_full = false;
                 self.shown_text.clear();
                 self.result = None;
                 self.single = None;
@@ -529,9 +538,12 @@ impl Component for App {
                     <section class="input">
                         <label for="post">{ w.input_label }</label>
                         <textarea id="post" rows="7" placeholder={w.placeholder}
-                            value={self.text.clone()} maxlength="1000000"
+                            value={self.text.clone()} maxlength={BOX_LIMIT.to_string()}
                             oninput={link.callback(|e: InputEvent| Msg::Input(e.target_unchecked_into::<HtmlTextAreaElement>().value()))}
                             onkeydown={link.callback(Msg::Key)} />
+                        if self.box_full {
+                            <p class="notice" id="box-full" role="status">{ w.box_full.replace("{n}", &BOX_LIMIT.to_string()) }</p>
+                        }
                         <div class="actions">
                             <button class="primary" disabled={!self.ready() || self.single.is_some()}
                                 onclick={link.callback(|_| Msg::Classify)}>{ w.classify }</button>

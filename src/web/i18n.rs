@@ -34,6 +34,7 @@ pub struct Words {
     pub drivers_help: &'static str,
     pub truncated: &'static str,
     pub empty_text: &'static str,
+    pub box_full: &'static str,
     pub crisis_title: &'static str,
     pub crisis_lines: [&'static str; 4],
     pub crisis_note: &'static str,
@@ -78,6 +79,7 @@ pub const ZH: Words = Words {
     drivers_help: "颜色越深，去掉该字后高风险概率下降越多。",
     truncated: "文本较长，只读取了前 {n} 个字。",
     empty_text: "文本为空：去掉空白后没有可评估的内容。",
+    box_full: "文本框最多容纳 {n} 个字符，超出的部分没有粘贴进来。",
     crisis_title: "如有危险，请立即求助",
     crisis_lines: [
         "全国心理援助热线：12356",
@@ -139,6 +141,7 @@ pub const EN: Words = Words {
     drivers_help: "The darker, the more P(high risk) drops without that character.",
     truncated: "Long text: only the first {n} characters were read.",
     empty_text: "Empty text: there is nothing to classify (after removing whitespace).",
+    box_full: "The box holds at most {n} characters; anything beyond that was not pasted.",
     crisis_title: "If someone is in danger, get help now",
     crisis_lines: [
         "National mental-health hotline: 12356",

@@ -276,6 +276,7 @@ test("reliability on the CPU fallback: 10k-text soak, 1 MB text, 100k-row batch 
       await plain.close();
       await page.bringToFront();
       assert.equal(await page.$eval("#post", (e) => e.value.length), big.length, "the box holds the whole text");
+      assert.equal(await page.locator("#box-full").count(), 0, "no notice under the box's limit");
       await resetMonitor(page);
       const t1 = Date.now();
       await page.press("#post", "Control+Enter");
@@ -304,6 +305,15 @@ test("reliability on the CPU fallback: 10k-text soak, 1 MB text, 100k-row batch 
       assert.ok(slowestRoundTrip < RESPONSIVE_MS, `a round trip took ${slowestRoundTrip} ms`);
       await page.click("text=/^(清除|Clear)$/");
       await page.waitForSelector("#result", { state: "detached" });
+
+      // Past the box's limit the browser cuts the paste; the page says so, and forgets it on Clear.
+      await page.fill("#post", "好".repeat(1_000_050));
+      assert.equal(await page.$eval("#post", (e) => e.value.length), 1_000_000, "the box's limit");
+      const full = page.locator("#box-full");
+      assert.ok(await full.isVisible(), "a notice that the paste was cut");
+      assert.match(await full.textContent(), /1000000/);
+      await page.click("text=/^(清除|Clear)$/");
+      assert.equal(await full.count(), 0);
     });
 
     await t.test(`a ${BIG_ROWS}-row CSV: progress, a responsive page, prompt cancel that keeps the rows done, full export`, async () => {
