@@ -422,8 +422,9 @@ impl Component for App {
                 if text.trim().is_empty() {
                     self.result = None;
                 }
-                // `maxlength` counts UTF-16 units and cuts a longer paste without a word.
-                self.box_full = text.encode_utf16().count() >= BOX_LIMIT;
+                // `maxlength` counts UTF-16 units and cuts a longer paste without a word. A text
+                // has no more UTF-16 units than UTF-8 bytes, so short texts skip the count.
+                self.box_full = text.len() >= BOX_LIMIT && text.encode_utf16().count() >= BOX_LIMIT;
                 self.text = text;
             }
             Msg::Key(e) => {
