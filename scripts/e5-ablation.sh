@@ -6,6 +6,7 @@
 #   bash scripts/e5-ablation.sh frozen   # 4 runs, minutes each: the encoder's outputs are computed once
 #   bash scripts/e5-ablation.sh cv       # frozen, no and traditional augmentation, validation folds 0, 1, 2, 4 (3 is in `frozen`)
 #   bash scripts/e5-ablation.sh full     # 3 runs of 25–45 minutes on 2 cores; "none" is models/e5's own command
+#   bash scripts/e5-ablation.sh cv-full  # models/e5's recipe on validation folds 0, 1, 2, 4: 4 runs of ~35 minutes
 #   bash scripts/e5-ablation.sh table    # only the table (what the others print at the end)
 #
 # Full fine-tuning gets about the shipped run's 600 steps in each arm: augmentation makes an
@@ -40,13 +41,15 @@ for step in "${@:-table}"; do
     run runs/e5-aug-both --encoder runs/e5 --augment both --epochs 1
     run runs/e5-aug-llm --encoder runs/e5 --augment llm --epochs 2
     run runs/e5-aug-trad --encoder runs/e5 --augment traditional --epochs 1 ;;
+  cv-full)
+    for f in 0 1 2 4; do run "runs/e5-full-f$f" --encoder runs/e5 --epochs 12 --patience 4 --val-fold "$f"; done ;;
   table) ;;
-  *) echo "unknown step: $step (frozen, cv, full or table)" >&2; exit 2 ;;
+  *) echo "unknown step: $step (frozen, cv, full, cv-full or table)" >&2; exit 2 ;;
   esac
 done
 
-python3 - <<'EOF'
-import json, os, statistics
+BIN="$BIN" python3 - <<'EOF'
+import json, os, statistics, subprocess
 
 def scores(path):
     if not os.path.isfile(path):
@@ -66,11 +69,32 @@ row("full fine-tuning, augment none (models/e5)", scores("models/e5/metrics.json
 for a, d in (("traditional", "trad"), ("llm", "llm"), ("both", "both")):
     row(f"full fine-tuning, augment {a}", scores(f"runs/e5-aug-{d}/metrics.json"))
 
-for a in ("none", "traditional"):
-    folds = [scores(p) for p in [f"runs/e5-frz-{a}/metrics.json"]
-             + [f"runs/e5-frz-{a}-f{f}/metrics.json" for f in (0, 1, 2, 4)]]
-    folds = [f for f in folds if f]
+def cv(name, dirs):
+    folds = [f for f in (scores(f"{d}/metrics.json") for d in dirs) if f]
     if len(folds) > 1:
         cells = " | ".join(f"{statistics.mean(c):.2f} ± {statistics.stdev(c):.2f}" for c in zip(*folds))
-        print(f"| frozen encoder, augment {a}, {len(folds)}-fold CV (mean ± std) | {cells} |")
+        print(f"| {name}, {len(folds)}-fold CV (mean ± std) | {cells} |")
+
+def average(name, dirs):
+    """The fold models' average on the test set (`eval` with one --model per member). No
+    validation score: each member trained on the others' validation folds."""
+    members = [d for d in dirs if os.path.isfile(f"{d}/metrics.json")]
+    if len(members) > 1:
+        args = [os.environ["BIN"], "eval", "--split", "test", "--json"]
+        for d in members:
+            args += ["--model", d]
+        m = json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
+        print(f"| {name}, average of the {len(members)} fold models | | | "
+              f"{100 * m['binary_f1']:.2f} | {100 * m['level_weighted_f1']:.2f} |")
+
+def fold_dirs(fold3, pattern):
+    return [fold3] + [pattern.format(f) for f in (0, 1, 2, 4)]
+
+runs = [(f"frozen encoder, augment {a}", fold_dirs(f"runs/e5-frz-{a}", f"runs/e5-frz-{a}-f{{}}"))
+        for a in ("none", "traditional")]
+runs.append(("full fine-tuning, augment none", fold_dirs("models/e5", "runs/e5-full-f{}")))
+for name, dirs in runs:
+    cv(name, dirs)
+for name, dirs in runs:
+    average(name, dirs)
 EOF

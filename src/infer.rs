@@ -15,6 +15,8 @@ use crate::model::{Ensemble, NgramModelConfig};
 use crate::tokenize::{CharTokenizer, Encoded, NGRAM_ORDERS, PieceTokenizer, Pieces};
 use crate::{Error, quant};
 
+pub use crate::prediction::argmax;
+
 /// Identifies the model-directory layout this code reads.
 pub const FORMAT: &str = "sosrisk-model/1";
 /// The n-gram model's weights (burnpack, f16).
@@ -563,16 +565,6 @@ fn attribution(variants: &[Option<String>], of_char: &[usize], probs: &[f32], fu
         })
         .collect();
     of_char.iter().map(|&k| per_variant[k]).collect()
-}
-
-pub fn argmax(values: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, v) in values.iter().enumerate() {
-        if *v > values[best] {
-            best = i;
-        }
-    }
-    best
 }
 
 #[cfg(test)]

@@ -543,12 +543,17 @@ pub fn evaluate(
         let texts: Vec<&str> = chunk.iter().map(|e| e.text.as_str()).collect();
         preds.extend(clf.predict(&texts).map_err(|(i, e)| (c * CHUNK + i, e))?);
     }
+    Ok((score(examples, &preds), preds))
+}
+
+/// Scores of predictions against the examples' labels (one prediction per example, in order).
+pub fn score(examples: &[Example], preds: &[Prediction]) -> Scores {
     let labels: Vec<(usize, Option<usize>)> = examples.iter().map(|e| (e.level, e.binary)).collect();
     let calls: Vec<(usize, usize)> = preds
         .iter()
         .map(|p| (p.level, usize::from(p.high_risk)))
         .collect();
-    Ok((Scores::of_predictions(&labels, &calls), preds))
+    Scores::of_predictions(&labels, &calls)
 }
 
 #[cfg(test)]

@@ -128,6 +128,35 @@ fn eval_json_has_the_documented_keys_and_learns_the_synthetic_task() {
 }
 
 #[test]
+fn eval_of_a_model_averaged_with_itself_scores_as_the_model() {
+    let (_, data, model) = fixture();
+    let (m, d) = (model.to_str().unwrap(), data.to_str().unwrap());
+    let eval = |models: &[&str]| {
+        let mut args = vec!["eval", "--data", d, "--json"];
+        for m in models {
+            args.extend(["--model", m]);
+        }
+        let o = sosrisk(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        (report, stderr(&o))
+    };
+    let (one, _) = eval(&[m]);
+    let (two, members) = eval(&[m, m]);
+    for key in [
+        "n",
+        "binary_f1",
+        "level_weighted_f1",
+        "level_macro_f1",
+        "level_mae",
+    ] {
+        assert_eq!(one[key], two[key], "{key}");
+    }
+    // Each member's own score is printed, once per --model.
+    assert_eq!(members.matches("level weighted F1").count(), 2, "{members}");
+}
+
+#[test]
 fn eval_without_binary_column_reports_null_binary_scores_and_writes_a_report() {
     let (dir, _, model) = fixture();
     let data = dir.path().join("levels_only.csv");

@@ -42,13 +42,13 @@ pub fn run_command(command: Command) -> Result<()> {
             train_command(&args, &folds.repeat(seeds.max(1)), &out)
         }
         Command::Eval {
-            model,
+            models,
             data,
             split,
             json,
             report,
             backend,
-        } => eval_command(&model, &data, split.as_deref(), json, report.as_deref(), backend),
+        } => eval_command(&models, &data, split.as_deref(), json, report.as_deref(), backend),
         Command::Cv { args, out } => cv_command(&args, out.as_deref()),
         Command::Finetune {
             encoder,
@@ -192,6 +192,34 @@ fn evaluate(clf: &Classifier, posts: &[Post]) -> Result<(Scores, Vec<Prediction>
     train::evaluate(clf, &examples(posts)).map_err(|(i, e)| anyhow::anyhow!("post id {}: {e}", posts[i].id))
 }
 
+/// Scores the average of several models' predictions (`Prediction::average`), printing each
+/// member's own binary and weighted F1 to stderr on the way.
+fn evaluate_average(
+    models: &[PathBuf],
+    posts: &[Post],
+    backend: Backend,
+) -> Result<(Scores, Vec<Prediction>)> {
+    let mut members = Vec::with_capacity(models.len());
+    for model in models {
+        let clf = artifact::load(model, &device(backend))?;
+        let (scores, preds) = evaluate(&clf, posts)?;
+        eprintln!(
+            "{}: binary F1 {} | level weighted F1 {:.4}",
+            model.display(),
+            scores.binary_f1.map_or("n/a".into(), |f| format!("{f:.4}")),
+            scores.level_weighted_f1
+        );
+        members.push((preds, clf.manifest.binary_threshold));
+    }
+    let preds: Vec<Prediction> = (0..posts.len())
+        .map(|i| {
+            let of_text: Vec<(&Prediction, f32)> = members.iter().map(|(p, t)| (&p[i], *t)).collect();
+            Prediction::average(&of_text)
+        })
+        .collect();
+    Ok((train::score(&examples(posts), &preds), preds))
+}
+
 /// Training data of one member: folds other than `val_fold` (and their augmentation), with
 /// `val_fold` for early stopping.
 fn part(args: &TrainArgs, ds: &data::Dataset, val_fold: usize) -> Result<Part> {
@@ -296,19 +324,21 @@ fn one_line(s: &Scores) -> String {
 }
 
 fn eval_command(
-    model: &Path,
+    models: &[PathBuf],
     data_path: &Path,
     split: Option<&str>,
     json: bool,
     report_dir: Option<&Path>,
     backend: Backend,
 ) -> Result<()> {
-    let clf = artifact::load(model, &device(backend))?;
     let mut ds = data::read_labelled(data_path)?;
     if let Some(split) = split {
         ds = ds.only_split(split)?;
     }
-    let (scores, preds) = evaluate(&clf, &ds.posts)?;
+    let (scores, preds) = match models {
+        [model] => evaluate(&artifact::load(model, &device(backend))?, &ds.posts)?,
+        _ => evaluate_average(models, &ds.posts, backend)?,
+    };
     let level_true: Vec<usize> = ds.posts.iter().map(|p| p.level).collect();
     let level_pred: Vec<usize> = preds.iter().map(|p| p.level).collect();
     let (bt, bp): (Vec<usize>, Vec<usize>) = ds
@@ -324,7 +354,11 @@ fn eval_command(
     let report = EvalReport::new(
         scores,
         (
-            model.display().to_string(),
+            models
+                .iter()
+                .map(|m| m.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" + "),
             data_name,
             data::file_sha256(data_path)?,
         ),

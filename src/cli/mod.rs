@@ -170,8 +170,10 @@ pub enum Command {
     },
     /// Evaluate a model on a labelled CSV (id,text,level and optionally binary,split,fold).
     Eval {
-        #[arg(long, default_value = DEFAULT_MODEL)]
-        model: PathBuf,
+        /// Model directory; repeat it to evaluate the average of several models (e.g. the fold
+        /// models of a cross-validation), each member's score printed too.
+        #[arg(long = "model", default_value = DEFAULT_MODEL)]
+        models: Vec<PathBuf>,
         #[arg(long, default_value = DEFAULT_DATA)]
         data: PathBuf,
         /// Only rows whose split column has this value (e.g. test).
