@@ -209,6 +209,12 @@ def sizes_section(md: list[str]) -> None:
             big = ", ".join(x["path"].rsplit("/", 1)[-1] for x in d.get("files", []) if x.get("raw", 0) > 1e6)
             rows.append([f"page download: {r['runtime']} · {r['backend']} ({big})", f(d["raw"] / 1e6, 1),
                          f(d["gzip"] / 1e6, 1)])
+    # The page's own code, which the wasm target is about (the first sosrisk run's download).
+    wasm = [x for r in (web or {}).get("runs", []) if r["runtime"].startswith("sosrisk")
+            for x in r.get("downloads", {}).get("files", []) if x["path"].endswith("worker_bg.wasm")]
+    if wasm:
+        rows.append(["sosrisk worker_bg.wasm (the page's model code)", f(wasm[0]["raw"] / 1e6, 2),
+                     f(wasm[0]["gzip"] / 1e6, 2)])
     if not rows:
         md += ["Not measured: run `bench/run.sh`.", ""]
         return
