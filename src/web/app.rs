@@ -10,7 +10,7 @@ use yew::prelude::*;
 use crate::prediction::Prediction;
 use crate::web::batch::{self, Row};
 use crate::web::i18n::{Lang, Words};
-use crate::web::protocol::{ModelInfo, Outcome, Reply, Request};
+use crate::web::protocol::{LoadError, LoadFault, ModelInfo, Outcome, Reply, Request};
 
 /// The model the page loads unless `?model=NAME` names another directory under `models/`.
 const DEFAULT_MODEL: &str = "e5";
@@ -54,7 +54,17 @@ enum ModelState {
         total: Option<f64>,
     },
     Ready(ModelInfo),
-    Failed(String),
+    Failed(LoadError),
+}
+
+impl ModelState {
+    fn no_worker(e: impl std::fmt::Display) -> Self {
+        Self::Failed(LoadError::new(
+            LoadFault::Other,
+            "",
+            format!("cannot start the model worker: {e}"),
+        ))
+    }
 }
 
 struct Batch {
@@ -285,7 +295,7 @@ impl App {
                     self.continue_batch();
                 }
             }
-            Reply::LoadFailed { error } => self.model = ModelState::Failed(error),
+            Reply::LoadFailed(error) => self.model = ModelState::Failed(error),
             Reply::Crashed { error } => ctx.link().send_message(Msg::WorkerCrashed(error)),
             Reply::Results { id, outcomes, ms } => {
                 if self.single == Some(id) {
@@ -370,10 +380,7 @@ impl Component for App {
                     total: None,
                 },
             ),
-            Err(e) => (
-                None,
-                ModelState::Failed(format!("cannot start the model worker: {e}")),
-            ),
+            Err(e) => (None, ModelState::no_worker(e)),
         };
         Self {
             lang,
@@ -415,7 +422,7 @@ impl Component for App {
                             total: None,
                         };
                     }
-                    Err(e) => self.model = ModelState::Failed(e),
+                    Err(e) => self.model = ModelState::no_worker(e),
                 }
             }
             Msg::Input(text) => {
@@ -583,7 +590,14 @@ impl App {
             },
             ModelState::Failed(e) => html! {
                 <div class="status error" id="model-status" data-state="failed" role="alert">
-                    { format!("{}: {e}", w.load_failed) }
+                    <p>{ format!("{}.", w.load_failed) }</p>
+                    if let Some(sentence) = w.load_fault(e) {
+                        <p id="load-fault">{ sentence }</p>
+                    }
+                    <details open={w.load_fault(e).is_none()}>
+                        <summary>{ w.technical_detail }</summary>
+                        <code id="load-detail">{ &e.detail }</code>
+                    </details>
                 </div>
             },
         }

@@ -21,6 +21,10 @@ pub struct Words {
     pub loading: &'static str,
     pub backend: &'static str,
     pub load_failed: &'static str,
+    /// What went wrong with model file `{file}`: it did not download, its checksum is wrong,
+    /// it is not a valid file of its kind.
+    pub load_faults: [&'static str; 3],
+    pub technical_detail: &'static str,
     pub worker_crashed: &'static str,
     pub level: &'static str,
     pub bands: [&'static str; 4],
@@ -66,6 +70,12 @@ pub const ZH: Words = Words {
     loading: "正在加载模型",
     backend: "计算方式",
     load_failed: "模型无法加载",
+    load_faults: [
+        "模型文件 {file} 下载失败。请检查网络连接，然后刷新页面。",
+        "模型文件 {file} 已损坏或属于另一个模型（校验和不符）。请刷新页面；若仍失败，请联系网站维护者。",
+        "模型文件 {file} 无效，无法读取。请联系网站维护者。",
+    ],
+    technical_detail: "技术细节",
     worker_crashed: "模型进程意外停止，正在重新启动。请再试一次。",
     level: "风险等级",
     bands: ["低", "中", "高", "严重"],
@@ -128,6 +138,12 @@ pub const EN: Words = Words {
     loading: "Loading the model",
     backend: "Running on",
     load_failed: "The model could not be loaded",
+    load_faults: [
+        "The model file {file} did not download. Check the connection, then reload the page.",
+        "The model file {file} is corrupt or belongs to another model (its checksum does not match). Reload the page; if it still fails, tell the site's maintainer.",
+        "The model file {file} is not valid and cannot be read. Tell the site's maintainer.",
+    ],
+    technical_detail: "Technical detail",
     worker_crashed: "The model worker stopped unexpectedly and is restarting. Please try again.",
     level: "Risk level",
     bands: ["low", "moderate", "high", "severe"],
@@ -188,6 +204,19 @@ impl Lang {
 }
 
 impl Words {
+    /// The sentence that explains a failed load in this language; `None` when no one file is at
+    /// fault (the technical detail is all there is to say).
+    pub fn load_fault(&self, e: &crate::web::protocol::LoadError) -> Option<String> {
+        use crate::web::protocol::LoadFault;
+        let i = match e.fault {
+            LoadFault::Download => 0,
+            LoadFault::Corrupt => 1,
+            LoadFault::Invalid => 2,
+            LoadFault::Other => return None,
+        };
+        Some(self.load_faults[i].replace("{file}", &e.file))
+    }
+
     /// The band's word for a level (same cut points as [`crate::labels::band`]).
     pub fn band(&self, level: usize) -> &'static str {
         match crate::labels::band(level) {

@@ -36,15 +36,58 @@ pub enum Reply {
         total: Option<f64>,
     },
     Ready(ModelInfo),
-    LoadFailed {
-        error: String,
-    },
+    LoadFailed(LoadError),
     /// One outcome per text, in order: a prediction, or why that text has none.
     Results {
         id: u32,
         outcomes: Vec<Outcome>,
         ms: f64,
     },
+}
+
+/// Why the model could not be loaded: `fault` and `file` for the page to say in its own
+/// language, `detail` (technical, English) for whoever maintains the site.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadError {
+    pub fault: LoadFault,
+    /// The model file at fault; empty when no one file is.
+    pub file: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LoadFault {
+    /// The file did not arrive (network, HTTP status, interrupted).
+    Download,
+    /// The file arrived but its SHA-256 is not the one `config.json` names.
+    Corrupt,
+    /// The file is not a valid config, tokenizer or weights file for this model.
+    Invalid,
+    /// Anything else (the warm-up run failed, an unreadable request).
+    Other,
+}
+
+impl LoadError {
+    pub fn new(fault: LoadFault, file: &str, detail: impl Into<String>) -> Self {
+        Self {
+            fault,
+            file: file.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+impl From<crate::Error> for LoadError {
+    fn from(e: crate::Error) -> Self {
+        let (fault, file) = match &e {
+            crate::Error::Checksum { what, .. } => (LoadFault::Corrupt, what.as_str()),
+            crate::Error::Config { what, .. }
+            | crate::Error::Tokenizer { what, .. }
+            | crate::Error::Weights { what, .. } => (LoadFault::Invalid, what.as_str()),
+            crate::Error::EmptyText => (LoadFault::Other, ""),
+        };
+        Self::new(fault, file, e.to_string())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,4 +107,60 @@ pub enum Outcome {
     /// Nothing to classify (the text is whitespace): the page says so in its own language.
     Empty,
     Err(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::web::i18n::Lang;
+
+    #[test]
+    fn load_errors_name_the_file_and_say_what_is_wrong_with_it_in_each_language() {
+        let corrupt = LoadError::from(crate::Error::Checksum {
+            what: "tokenizer.json".into(),
+            expected: "a".repeat(64),
+            actual: "b".repeat(64),
+        });
+        assert_eq!(
+            (corrupt.fault, corrupt.file.as_str()),
+            (LoadFault::Corrupt, "tokenizer.json")
+        );
+        assert!(corrupt.detail.contains("SHA-256 is bbbb"), "{}", corrupt.detail);
+        let invalid = LoadError::from(crate::Error::Weights {
+            what: "weights.q8".into(),
+            detail: "too short".into(),
+        });
+        assert_eq!(
+            (invalid.fault, invalid.file.as_str()),
+            (LoadFault::Invalid, "weights.q8")
+        );
+
+        let zh = Lang::Zh.words().load_fault(&corrupt).unwrap();
+        assert!(zh.contains("tokenizer.json") && zh.contains("已损坏"), "{zh}");
+        let en = Lang::En.words().load_fault(&invalid).unwrap();
+        assert!(en.contains("weights.q8") && en.contains("not valid"), "{en}");
+        let download = LoadError::new(LoadFault::Download, "config.json", "config.json: HTTP 404");
+        assert!(
+            Lang::Zh
+                .words()
+                .load_fault(&download)
+                .unwrap()
+                .contains("下载失败")
+        );
+        // No one file at fault: only the detail is shown.
+        let other = LoadError::new(LoadFault::Other, "", "warm-up run failed");
+        assert_eq!(Lang::En.words().load_fault(&other), None);
+    }
+
+    #[test]
+    fn a_load_error_survives_the_message_format() {
+        let reply = Reply::LoadFailed(LoadError::new(LoadFault::Download, "weights.q8", "HTTP 503"));
+        let json = serde_json::to_string(&reply).unwrap();
+        match serde_json::from_str::<Reply>(&json).unwrap() {
+            Reply::LoadFailed(e) => {
+                assert_eq!(e, LoadError::new(LoadFault::Download, "weights.q8", "HTTP 503"))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -12,7 +12,7 @@ use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, ReadableStreamDefaultReader, Response};
 
 use crate::infer::{CONFIG_FILE, Classifier, Manifest, TOKENIZER_FILE};
-use crate::web::protocol::{ModelInfo, Outcome, Reply, Request};
+use crate::web::protocol::{LoadError, LoadFault, ModelInfo, Outcome, Reply, Request};
 
 /// A fixed synthetic text for the warm-up run (WebGPU compiles its shaders on first use).
 const WARM_UP: &str = "今天有点累，但还好。";
@@ -39,13 +39,14 @@ fn js_error(e: JsValue) -> String {
 }
 
 /// Fetches `url` in chunks, reporting progress as `file`.
-async fn fetch_bytes(url: &str, file: &str) -> Result<Vec<u8>, String> {
+async fn fetch_bytes(url: &str, file: &str) -> Result<Vec<u8>, LoadError> {
+    let failed = |detail: String| LoadError::new(LoadFault::Download, file, format!("{file}: {detail}"));
     let response: Response = JsFuture::from(scope().fetch_with_str(url))
         .await
-        .map_err(|e| format!("{file}: cannot download ({})", js_error(e)))?
+        .map_err(|e| failed(format!("cannot download ({})", js_error(e))))?
         .unchecked_into();
     if !response.ok() {
-        return Err(format!("{file}: the server answered HTTP {}", response.status()));
+        return Err(failed(format!("the server answered HTTP {}", response.status())));
     }
     let total = response
         .headers()
@@ -53,14 +54,14 @@ async fn fetch_bytes(url: &str, file: &str) -> Result<Vec<u8>, String> {
         .ok()
         .flatten()
         .and_then(|v| v.parse::<f64>().ok());
-    let body = response.body().ok_or_else(|| format!("{file}: empty response"))?;
+    let body = response.body().ok_or_else(|| failed("empty response".into()))?;
     let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
     let mut bytes = Vec::new();
     let mut reported = 0;
     loop {
         let chunk = JsFuture::from(reader.read())
             .await
-            .map_err(|e| format!("{file}: download interrupted ({})", js_error(e)))?;
+            .map_err(|e| failed(format!("download interrupted ({})", js_error(e))))?;
         if Reflect::get(&chunk, &"done".into())
             .ok()
             .and_then(|d| d.as_bool())
@@ -69,7 +70,7 @@ async fn fetch_bytes(url: &str, file: &str) -> Result<Vec<u8>, String> {
             break;
         }
         let value: Uint8Array = Reflect::get(&chunk, &"value".into())
-            .map_err(js_error)?
+            .map_err(|e| failed(js_error(e)))?
             .unchecked_into();
         let start = bytes.len();
         bytes.resize(start + value.length() as usize, 0);
@@ -142,10 +143,10 @@ async fn device(gpu: bool) -> (Device, &'static str) {
     (Device::flex(), "CPU")
 }
 
-async fn load(base: &str, gpu: bool) -> Result<(Classifier, ModelInfo), String> {
+async fn load(base: &str, gpu: bool) -> Result<(Classifier, ModelInfo), LoadError> {
     let started = now();
     let config = fetch_bytes(&format!("{base}{CONFIG_FILE}"), CONFIG_FILE).await?;
-    let manifest = Manifest::parse(&config).map_err(|e| e.to_string())?;
+    let manifest = Manifest::parse(&config)?;
     let weights_file = manifest.architecture.weights_file();
     // The hash in the URL makes each version its own cache entry (see sw.js).
     let url = |file: &str| {
@@ -155,12 +156,11 @@ async fn load(base: &str, gpu: bool) -> Result<(Classifier, ModelInfo), String> 
     let tokenizer = fetch_bytes(&url(TOKENIZER_FILE), TOKENIZER_FILE).await?;
     let weights = fetch_bytes(&url(weights_file), weights_file).await?;
     let (device, backend) = device(gpu).await;
-    let classifier =
-        Classifier::from_bytes(&config, &tokenizer, &weights, &device).map_err(|e| e.to_string())?;
+    let classifier = Classifier::from_bytes(&config, &tokenizer, &weights, &device)?;
     classifier
         .predict_async(&[WARM_UP])
         .await
-        .map_err(|(_, e)| format!("warm-up run failed: {e}"))?;
+        .map_err(|(_, e)| LoadError::new(LoadFault::Other, "", format!("warm-up run failed: {e}")))?;
     let info = ModelInfo {
         backend: backend.into(),
         architecture: classifier.manifest.architecture.name().into(),
@@ -214,9 +214,11 @@ pub fn start() {
             Ok(request) => {
                 let _ = tx.unbounded_send(request);
             }
-            Err(e) => post(&Reply::LoadFailed {
-                error: format!("unreadable request: {e}"),
-            }),
+            Err(e) => post(&Reply::LoadFailed(LoadError::new(
+                LoadFault::Other,
+                "",
+                format!("unreadable request: {e}"),
+            ))),
         }
     });
     scope().set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
@@ -232,7 +234,7 @@ pub fn start() {
                         classifier = Some(c);
                         post(&Reply::Ready(info));
                     }
-                    Err(error) => post(&Reply::LoadFailed { error }),
+                    Err(error) => post(&Reply::LoadFailed(error)),
                 },
                 Request::Classify { id, texts, explain } => {
                     let started = now();

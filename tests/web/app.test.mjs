@@ -197,6 +197,9 @@ test("a tampered model file is refused with a message naming it", { timeout: 300
     const status = await page.waitForSelector('#model-status[data-state="failed"]', { timeout: 180_000 });
     const message = await status.textContent();
     assert.match(message, /tokenizer\.json: SHA-256 is [0-9a-f]{64}, but the model config expects/);
+    // Said in the page's language first; the English detail is kept for the site's maintainer.
+    const fault = await page.textContent("#load-fault");
+    assert.match(fault, (await page.getAttribute("html", "lang")) === "en" ? /tokenizer\.json is corrupt/ : /tokenizer\.json 已损坏/);
     assert.equal(await page.locator("button.primary").isDisabled(), true, "nothing to classify with");
     await page.screenshot({ path: join(artifacts, "tampered-model.png") });
   } finally {
