@@ -5,6 +5,7 @@
 #
 #   bash scripts/e5-ablation.sh frozen   # 4 runs, minutes each: the encoder's outputs are computed once
 #   bash scripts/e5-ablation.sh cv       # frozen, no and traditional augmentation, validation folds 0, 1, 2, 4 (3 is in `frozen`)
+#   bash scripts/e5-ablation.sh frozen-long  # frozen, heads trained longer and faster (lr 1e-2, up to 40 epochs): none, traditional
 #   bash scripts/e5-ablation.sh full     # 3 runs of 25–45 minutes on 2 cores; "none" is models/e5's own command
 #   bash scripts/e5-ablation.sh cv-full  # models/e5's recipe on validation folds 0, 1, 2, 4: 4 runs of ~35 minutes
 #   bash scripts/e5-ablation.sh table    # only the table (what the others print at the end)
@@ -18,6 +19,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sosrisk/target}"
 cargo build --quiet --bin sosrisk
 BIN="$CARGO_TARGET_DIR/debug/sosrisk"
 FROZEN=(--encoder runs/e5 --freeze-encoder --lr 1e-3 --epochs 10 --patience 10)
+FROZEN_LONG=(--encoder runs/e5 --freeze-encoder --lr 1e-2 --epochs 40 --patience 10)
 
 run() { # out, args…: skips a run whose model is already there
   local out=$1
@@ -41,10 +43,12 @@ for step in "${@:-table}"; do
     run runs/e5-aug-both --encoder runs/e5 --augment both --epochs 1
     run runs/e5-aug-llm --encoder runs/e5 --augment llm --epochs 2
     run runs/e5-aug-trad --encoder runs/e5 --augment traditional --epochs 1 ;;
+  frozen-long)
+    for a in none traditional; do run "runs/e5-frzl-$a" "${FROZEN_LONG[@]}" --augment "$a"; done ;;
   cv-full)
     for f in 0 1 2 4; do run "runs/e5-full-f$f" --encoder runs/e5 --epochs 12 --patience 4 --val-fold "$f"; done ;;
   table) ;;
-  *) echo "unknown step: $step (frozen, cv, full, cv-full or table)" >&2; exit 2 ;;
+  *) echo "unknown step: $step (frozen, cv, frozen-long, full, cv-full or table)" >&2; exit 2 ;;
   esac
 done
 
@@ -65,6 +69,8 @@ print("| run | validation binary F1 | validation weighted F1 | test binary F1 | 
 print("|---|---|---|---|---|")
 for a in ("none", "traditional", "llm", "both"):
     row(f"frozen encoder, augment {a}", scores(f"runs/e5-frz-{a}/metrics.json"))
+for a in ("none", "traditional"):
+    row(f"frozen encoder, heads at lr 1e-2 × 40 epochs, augment {a}", scores(f"runs/e5-frzl-{a}/metrics.json"))
 row("full fine-tuning, augment none (models/e5)", scores("models/e5/metrics.json"))
 for a, d in (("traditional", "trad"), ("llm", "llm"), ("both", "both")):
     row(f"full fine-tuning, augment {a}", scores(f"runs/e5-aug-{d}/metrics.json"))
