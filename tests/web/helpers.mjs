@@ -55,6 +55,9 @@ export async function classify(page, text, timeout = 120_000) {
 /** Waits for the model to load; fails with the page's message if it does not. Returns the backend. */
 export async function ready(page) {
   const status = await page.waitForSelector('#model-status[data-state="ready"], #model-status[data-state="failed"]', { timeout: 180_000 });
-  assert.equal(await status.getAttribute("data-state"), "ready", await status.textContent());
-  return status.getAttribute("data-backend");
+  // One read of state and backend together: read one after the other, a change in between (a
+  // worker restarted just after loading) once gave "ready" with no backend.
+  const { state, backend, text } = await status.evaluate((el) => ({ state: el.dataset.state, backend: el.dataset.backend, text: el.textContent }));
+  assert.equal(state, "ready", text);
+  return backend;
 }
