@@ -4,14 +4,16 @@
 
 use burn::module::Param;
 use burn::nn::{
-    Dropout, DropoutConfig, Embedding, EmbeddingConfig, Gelu, LayerNorm, LayerNormConfig, Linear,
-    LinearConfig,
+    Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig,
 };
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
+use burn::tensor::module::attention;
+use burn::tensor::ops::AttentionModuleOptions;
 
 use crate::labels::N_LEVELS;
 use crate::model::Logits;
+use crate::model::gelu::gelu;
 
 #[derive(Config, Debug, PartialEq)]
 pub struct BertConfig {
@@ -61,7 +63,6 @@ impl BertConfig {
                     output: linear(self.intermediate, self.hidden),
                     output_layer_norm: ln(),
                     heads: self.heads,
-                    activation: Gelu::new(),
                 })
                 .collect(),
         }
@@ -79,26 +80,27 @@ pub struct BertLayer {
     output: Linear,
     output_layer_norm: LayerNorm,
     heads: usize,
-    activation: Gelu,
 }
 
 impl BertLayer {
-    /// `bias`: `[batch, 1, 1, tokens]`, 0 for real tokens and a large negative number for padding.
-    fn forward(&self, x: Tensor<3>, bias: Tensor<4>) -> Tensor<3> {
+    /// `padding`: `[batch, heads, tokens, tokens]`, true where the key is a padding token.
+    fn forward(&self, x: Tensor<3>, padding: Tensor<4, Bool>) -> Tensor<3> {
         let [b, t, h] = x.dims();
         let d = h / self.heads;
         let split = |y: Tensor<3>| y.reshape([b, t, self.heads, d]).swap_dims(1, 2);
         let q = split(self.query.forward(x.clone()));
         let k = split(self.key.forward(x.clone()));
         let v = split(self.value.forward(x.clone()));
-        let scores = q.matmul(k.swap_dims(2, 3)).div_scalar((d as f64).sqrt()) + bias;
-        let context = softmax(scores, 3).matmul(v).swap_dims(1, 2).reshape([b, t, h]);
+        // burn's attention op: one fused kernel per (text, head) on flex, where scaling,
+        // masking and softmax were five passes over the scores; autodiff and wgpu get the
+        // same arithmetic from their own implementations.
+        let context = attention(q, k, v, Some(padding), None, AttentionModuleOptions::default())
+            .swap_dims(1, 2)
+            .reshape([b, t, h]);
         let x = self
             .attention_layer_norm
             .forward(x + self.attention_output.forward(context));
-        let y = self
-            .output
-            .forward(self.activation.forward(self.intermediate.forward(x.clone())));
+        let y = self.output.forward(gelu(self.intermediate.forward(x.clone())));
         self.output_layer_norm.forward(x + y)
     }
 }
@@ -125,9 +127,15 @@ impl BertEncoder {
             + self.position_embeddings.forward(positions)
             + self.token_type_embeddings.forward(types);
         let mut x = self.embeddings_layer_norm.forward(x);
-        let bias = (mask.clone().neg().add_scalar(1.0) * -1e9).reshape([b, 1, 1, t]);
+        // Expanded (a view, no copy) to the scores' full shape, which every backend's
+        // attention accepts; a head-broadcast mask is not accepted by all of them.
+        let heads = self.layers.first().map_or(1, |l| l.heads);
+        let padding = mask
+            .equal_elem(0.0)
+            .reshape([b, 1, 1, t])
+            .expand([b, heads, t, t]);
         for layer in &self.layers {
-            x = layer.forward(x, bias.clone());
+            x = layer.forward(x, padding.clone());
         }
         x
     }
