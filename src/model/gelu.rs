@@ -12,7 +12,8 @@ use burn::tensor::activation;
 /// `0.5·x·(1 + erf(x/√2))`, as `burn::tensor::activation::gelu` computes it.
 pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     let device = x.device();
-    if device != Device::flex() {
+    // Device equality ignores autodiff: an autodiff tensor on flex compares equal to flex.
+    if device != Device::flex() || x.is_autodiff() {
         return activation::gelu(x);
     }
     let mut data = x.into_data().convert::<f32>();
@@ -111,6 +112,23 @@ mod tests {
             );
         }
         assert!(exp(-1000.0) < 1e-37);
+    }
+
+    /// Training runs on flex under autodiff, where the fast path would cut the gradient: the
+    /// derivative must be GELU's, Φ(x) + x·φ(x).
+    #[test]
+    fn keeps_the_gradient_under_autodiff() {
+        let device = Device::flex().autodiff();
+        let xs = [-2.0f32, -0.5, 0.0, 0.7, 3.0];
+        let x = Tensor::<1>::from_data(TensorData::new(xs.to_vec(), [5]), &device).require_grad();
+        let grads = gelu(x.clone()).sum().backward();
+        let got = x.grad(&grads).expect("a gradient for x");
+        let got = got.into_data().try_to_vec::<f32>().unwrap();
+        for (x, g) in xs.iter().map(|&x| f64::from(x)).zip(got) {
+            let cdf = 0.5 * (1.0 + erf_reference(x / std::f64::consts::SQRT_2));
+            let pdf = (-x * x / 2.0).exp() / (2.0 * std::f64::consts::PI).sqrt();
+            assert!((f64::from(g) - (cdf + x * pdf)).abs() < 1e-5, "gelu'({x}) = {g}");
+        }
     }
 
     #[test]
