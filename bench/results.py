@@ -105,8 +105,9 @@ def native_section(md: list[str]) -> None:
     md += ["", "`sosrisk bench` runs each model and backend in a process of its own (so peak memory is its own),",
            "times one warm-up call apart, and reads the dataset's test texts in file order. \"Matmuls alone\"",
            "times only the encoder's dense matrix products (per layer: four attention projections, two",
-           "feed-forward) at the texts' mean length, unpadded: no fusion of the other work brings sosrisk below it",
-           "on that backend.", ""]
+           "feed-forward) at the texts' mean length, unpadded, each product timed with a small sum read back",
+           "after it: no fusion of the other work brings sosrisk below it on that backend. Where the whole",
+           "forward pass is within a few ms of it (batch 1 on flex), what is left is the matmuls themselves.", ""]
     groups = []
     for r in native["runs"]:
         groups.append((f"{r['architecture']} · {r['backend']}",
