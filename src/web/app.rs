@@ -588,18 +588,23 @@ impl App {
                     { format!("{}: {} · {} ({:.1} s)", w.backend, info.backend, info.architecture, info.load_ms / 1000.0) }
                 </div>
             },
-            ModelState::Failed(e) => html! {
-                <div class="status error" id="model-status" data-state="failed" role="alert">
-                    <p>{ format!("{}.", w.load_failed) }</p>
-                    if let Some(sentence) = w.load_fault(e) {
-                        <p id="load-fault">{ sentence }</p>
-                    }
-                    <details open={w.load_fault(e).is_none()}>
-                        <summary>{ w.technical_detail }</summary>
-                        <code id="load-detail">{ &e.detail }</code>
-                    </details>
-                </div>
-            },
+            ModelState::Failed(e) => {
+                let fault = w.load_fault(e);
+                // Without a sentence of its own, the detail is all there is: shown open.
+                let open = fault.is_none();
+                html! {
+                    <div class="status error" id="model-status" data-state="failed" role="alert">
+                        <p>{ format!("{}.", w.load_failed) }</p>
+                        if let Some(sentence) = fault {
+                            <p id="load-fault">{ sentence }</p>
+                        }
+                        <details {open}>
+                            <summary>{ w.technical_detail }</summary>
+                            <code id="load-detail">{ &e.detail }</code>
+                        </details>
+                    </div>
+                }
+            }
         }
     }
 
