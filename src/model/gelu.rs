@@ -49,7 +49,7 @@ fn for_each_chunk(values: &mut [f32], f: fn(&mut [f32])) {
 
 fn gelu_slice(values: &mut [f32]) {
     for v in values {
-        *v = 0.5 * *v * (1.0 + erf(*v * std::f32::consts::FRAC_1_SQRT_2));
+        *v *= cdf(*v);
     }
 }
 
@@ -58,9 +58,14 @@ fn slope_slice(values: &mut [f32]) {
     const FRAC_1_SQRT_2PI: f32 = 0.398_942_3;
     for v in values {
         let x = *v;
-        let cdf = 0.5 * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
-        *v = cdf + x * FRAC_1_SQRT_2PI * exp(-0.5 * x * x);
+        *v = cdf(x) + x * FRAC_1_SQRT_2PI * exp(-0.5 * x * x);
     }
+}
+
+/// The standard normal distribution function Φ(x) = ½·(1 + erf(x/√2)).
+#[inline(always)]
+fn cdf(x: f32) -> f32 {
+    0.5 * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
 }
 
 /// Abramowitz & Stegun 7.1.26: |error| ≤ 1.5·10⁻⁷ (5·10⁻⁷ in f32 arithmetic), the
