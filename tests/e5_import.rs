@@ -289,11 +289,8 @@ fn finetuning_runs_on_flex_and_on_wgpu() {
         ..Default::default()
     };
     let texts = ["今天好累", "遗书写好了"];
-    let vulkan = Path::new("/usr/share/vulkan/icd.d")
-        .read_dir()
-        .is_ok_and(|mut d| d.next().is_some());
     let mut devices = vec![("flex", Device::flex())];
-    if vulkan {
+    if common::vulkan_driver() {
         devices.push(("wgpu", Device::wgpu(Default::default())));
     } else {
         eprintln!("wgpu part skipped: no Vulkan driver (apt-get install mesa-vulkan-drivers)");

@@ -127,8 +127,8 @@ impl BertEncoder {
             + self.position_embeddings.forward(positions)
             + self.token_type_embeddings.forward(types);
         let mut x = self.embeddings_layer_norm.forward(x);
-        // Expanded (a view, no copy) to the scores' full shape, which every backend's
-        // attention accepts; a head-broadcast mask is not accepted by all of them.
+        // Expanded (a view, no copy) to the scores' full shape: flex's attention broadcasts a
+        // mask over heads, but burn's generic one (autodiff, wgpu) hands it to `mask_fill` as is.
         let heads = self.layers.first().map_or(1, |l| l.heads);
         let padding = mask
             .equal_elem(0.0)

@@ -76,3 +76,10 @@ pub fn crate_dir() -> std::path::PathBuf {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
 }
+
+/// Whether a Vulkan driver is installed: wgpu runs natively only with one (lavapipe on CI).
+pub fn vulkan_driver() -> bool {
+    Path::new("/usr/share/vulkan/icd.d")
+        .read_dir()
+        .is_ok_and(|mut d| d.next().is_some())
+}
