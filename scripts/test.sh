@@ -33,3 +33,6 @@ echo "== browser tests (tests/web, headless Chromium)"
 SOSRISK_BIN="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/debug/sosrisk"
 export SOSRISK_BIN
 (cd tests/web && npm test)
+# The page's CPU path for the encoder (src/model/dense.rs runs only in wasm): same numbers as the
+# CLI for the shipped e5 model too.
+(cd tests/web && SOSRISK_WEB_MODEL=e5 node --test --test-name-pattern CPU app.test.mjs)

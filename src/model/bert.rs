@@ -13,6 +13,7 @@ use burn::tensor::ops::AttentionModuleOptions;
 
 use crate::labels::N_LEVELS;
 use crate::model::Logits;
+use crate::model::dense::linear;
 use crate::model::gelu::gelu;
 
 #[derive(Config, Debug, PartialEq)]
@@ -88,9 +89,9 @@ impl BertLayer {
         let [b, t, h] = x.dims();
         let d = h / self.heads;
         let split = |y: Tensor<3>| y.reshape([b, t, self.heads, d]).swap_dims(1, 2);
-        let q = split(self.query.forward(x.clone()));
-        let k = split(self.key.forward(x.clone()));
-        let v = split(self.value.forward(x.clone()));
+        let q = split(linear(&self.query, x.clone()));
+        let k = split(linear(&self.key, x.clone()));
+        let v = split(linear(&self.value, x.clone()));
         // burn's attention op: one fused kernel per (text, head) on flex, where scaling,
         // masking and softmax were five passes over the scores; autodiff and wgpu get the
         // same arithmetic from their own implementations.
@@ -99,8 +100,8 @@ impl BertLayer {
             .reshape([b, t, h]);
         let x = self
             .attention_layer_norm
-            .forward(x + self.attention_output.forward(context));
-        let y = self.output.forward(gelu(self.intermediate.forward(x.clone())));
+            .forward(x + linear(&self.attention_output, context));
+        let y = linear(&self.output, gelu(linear(&self.intermediate, x.clone())));
         self.output_layer_norm.forward(x + y)
     }
 }

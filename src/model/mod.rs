@@ -2,6 +2,7 @@
 //! pretrained BERT-layout encoder (multilingual-e5-small).
 
 pub mod bert;
+mod dense;
 mod gelu;
 pub mod ngram;
 
