@@ -4,7 +4,7 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum Error {
-    #[error("empty text: there is nothing to classify (after removing whitespace)")]
+    #[error("empty text: there is nothing to classify (after removing whitespace and invisible characters)")]
     EmptyText,
     #[error("invalid tokenizer ({what}): {detail}")]
     Tokenizer { what: String, detail: String },

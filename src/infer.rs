@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::labels::{self, HIGH_RISK, N_LEVELS};
 use crate::model::bert::{self, BertClassifier, BertConfig};
 use crate::model::{Ensemble, NgramModelConfig};
+use crate::text::is_blank;
 use crate::tokenize::{CharTokenizer, Encoded, NGRAM_ORDERS, PieceTokenizer, Pieces};
 use crate::{Error, quant};
 
@@ -547,8 +548,8 @@ fn occlusions(text: &str, chars_used: usize) -> (Vec<Option<String>>, Vec<usize>
             // The model never reads past `used`, so the variants stop there too (a 1 MB text
             // must not become 32 copies of itself).
             let rest: String = chars[..from].iter().chain(&chars[to..used]).collect();
-            let blank = chars[from..to].iter().all(|c| c.is_whitespace());
-            (!rest.trim().is_empty() && !blank).then_some(rest)
+            let span: String = chars[from..to].iter().collect();
+            (!is_blank(&rest) && !is_blank(&span)).then_some(rest)
         })
         .collect();
     (variants, (0..used).map(|i| i / span).collect())

@@ -11,6 +11,7 @@ pub mod labels;
 pub mod lines;
 pub mod metrics;
 pub mod prediction;
+pub mod text;
 
 #[cfg(feature = "model")]
 pub mod infer;

@@ -14,6 +14,7 @@ use serde_json::json;
 use tokenizers::{NormalizedString, Normalizer, Tokenizer};
 
 use crate::Error;
+use crate::text::is_blank;
 
 pub const PAD: &str = "[PAD]";
 pub const UNK: &str = "[UNK]";
@@ -158,8 +159,12 @@ impl CharTokenizer {
         Ok(normalized.get().chars().map(String::from).collect())
     }
 
-    /// Encodes `text`; text that is empty after normalisation is an error, not a prediction.
+    /// Encodes `text`; text that is blank ([`is_blank`]) or empty after normalisation is an
+    /// error, not a prediction.
     pub fn encode(&self, text: &str) -> Result<Encoded, Error> {
+        if is_blank(text) {
+            return Err(Error::EmptyText);
+        }
         let encoding = self.encoding(text)?;
         if encoding.get_ids().is_empty() {
             return Err(Error::EmptyText);
@@ -234,10 +239,10 @@ impl PieceTokenizer {
         self.inner.get_vocab_size(true)
     }
 
-    /// Encodes `text`; whitespace-only text is an error. Longer texts keep their first
+    /// Encodes `text`; blank text ([`is_blank`]) is an error. Longer texts keep their first
     /// `max_tokens - 1` tokens and the closing `</s>`, as the encoder saw in pre-training.
     pub fn encode(&self, text: &str) -> Result<Pieces, Error> {
-        if text.trim().is_empty() {
+        if is_blank(text) {
             return Err(Error::EmptyText);
         }
         let encoding = self
@@ -323,6 +328,7 @@ mod tests {
         let t = tok();
         assert!(matches!(t.encode(""), Err(Error::EmptyText)));
         assert!(matches!(t.encode(" \n\u{3000} "), Err(Error::EmptyText)));
+        assert!(matches!(t.encode("\u{200B}\u{FEFF}\u{1}"), Err(Error::EmptyText)));
     }
 
     #[test]

@@ -553,7 +553,7 @@ pub(super) fn read_texts(file: &Path) -> Result<Vec<(String, String)>> {
         let line = std::str::from_utf8(raw)
             .map_err(|_| anyhow::anyhow!("{}, line {}: not valid UTF-8", file.display(), i + 1))?;
         // Blank lines separate texts in a plain file; they are not texts themselves.
-        if !line.trim().is_empty() {
+        if !sosrisk::text::is_blank(line) {
             texts.push((format!("{}, line {}", file.display(), i + 1), line.to_string()));
         }
     }
@@ -585,7 +585,7 @@ fn predict_command(
             })?;
             all.lines()
                 .enumerate()
-                .filter(|(_, l)| !l.trim().is_empty())
+                .filter(|(_, l)| !sosrisk::text::is_blank(l))
                 .map(|(i, l)| (format!("standard input, line {}", i + 1), l.to_string()))
                 .collect()
         }

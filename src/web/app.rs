@@ -8,6 +8,7 @@ use web_sys::{HtmlInputElement, HtmlTextAreaElement, KeyboardEvent, MessageEvent
 use yew::prelude::*;
 
 use crate::prediction::Prediction;
+use crate::text::is_blank;
 use crate::web::batch::{self, Row};
 use crate::web::i18n::{Lang, Words};
 use crate::web::protocol::{LoadError, LoadFault, ModelInfo, Outcome, Reply, Request};
@@ -301,7 +302,7 @@ impl App {
                 if self.single == Some(id) {
                     self.single = None;
                     // A reply for text that has since been cleared is dropped with it.
-                    if !self.text.trim().is_empty() {
+                    if !is_blank(&self.text) {
                         self.result = outcomes.into_iter().next().map(|o| (o, ms));
                         if matches!(self.result, Some((Outcome::Ok(_), _))) {
                             self.explaining = self.request(vec![self.shown_text.clone()], true);
@@ -426,7 +427,7 @@ impl Component for App {
                 }
             }
             Msg::Input(text) => {
-                if text.trim().is_empty() {
+                if is_blank(&text) {
                     self.result = None;
                 }
                 // `maxlength` counts UTF-16 units and cuts a longer paste without a word. A text
@@ -443,7 +444,7 @@ impl Component for App {
             }
             Msg::Classify => {
                 self.notice = None;
-                if self.text.trim().is_empty() {
+                if is_blank(&self.text) {
                     self.result = Some((Outcome::Empty, 0.0));
                 } else if self.ready() {
                     self.explaining = None;

@@ -88,7 +88,7 @@ pub const ZH: Words = Words {
     drivers: "影响评分的字",
     drivers_help: "颜色越深，去掉该字后高风险概率下降越多。",
     truncated: "文本较长，只读取了前 {n} 个字。",
-    empty_text: "文本为空：去掉空白后没有可评估的内容。",
+    empty_text: "文本为空：去掉空白和不可见字符后没有可评估的内容。",
     box_full: "文本框最多容纳 {n} 个字符，超出的部分没有粘贴进来。",
     crisis_title: "如有危险，请立即求助",
     crisis_lines: [
@@ -156,7 +156,7 @@ pub const EN: Words = Words {
     drivers: "Characters that drove the score",
     drivers_help: "The darker, the more P(high risk) drops without that character.",
     truncated: "Long text: only the first {n} characters were read.",
-    empty_text: "Empty text: there is nothing to classify (after removing whitespace).",
+    empty_text: "Empty text: there is nothing to classify (after removing whitespace and invisible characters).",
     box_full: "The box holds at most {n} characters; anything beyond that was not pasted.",
     crisis_title: "If someone is in danger, get help now",
     crisis_lines: [

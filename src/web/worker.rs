@@ -12,6 +12,7 @@ use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, ReadableStreamDefaultReader, Response};
 
 use crate::infer::{CONFIG_FILE, Classifier, Manifest, TOKENIZER_FILE};
+use crate::text::is_blank;
 use crate::web::protocol::{LoadError, LoadFault, ModelInfo, Outcome, Reply, Request};
 
 /// A fixed synthetic text for the warm-up run (WebGPU compiles its shaders on first use).
@@ -175,7 +176,7 @@ async fn load(base: &str, gpu: bool) -> Result<(Classifier, ModelInfo), LoadErro
 async fn classify(classifier: &Classifier, texts: &[String], explain: bool) -> Vec<Outcome> {
     let mut outcomes: Vec<Option<Outcome>> = texts
         .iter()
-        .map(|t| t.trim().is_empty().then_some(Outcome::Empty))
+        .map(|t| is_blank(t).then_some(Outcome::Empty))
         .collect();
     let todo: Vec<usize> = (0..texts.len()).filter(|&i| outcomes[i].is_none()).collect();
     let refs: Vec<&str> = todo.iter().map(|&i| texts[i].as_str()).collect();

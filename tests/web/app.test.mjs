@@ -69,22 +69,27 @@ for (const gpu of [true, false]) {
       const empty = await classify(page, "   \n ");
       // Said in the page's language (Chinese by default), not as the library's English error.
       assert.match(empty.error, (await page.getAttribute("html", "lang")) === "en" ? /^Empty text/ : /^文本为空/);
+      // Only invisible characters (zero-width space, byte-order mark) is empty too, not a score.
+      const invisible = await classify(page, "\u200b\u200b\ufeff");
+      assert.match(invisible.error, (await page.getAttribute("html", "lang")) === "en" ? /^Empty text/ : /^文本为空/);
 
-      // Batch: a synthetic CSV with a BOM, CRLF, a quoted comma and an empty row.
-      const csv = "\ufeffid,text\r\n" + TEXTS.map((t, i) => `${i},"${t.replaceAll('"', '""')}"`).join("\r\n") + "\r\n99,\"  \"\r\n";
+      // Batch: a synthetic CSV with a BOM, CRLF, a quoted comma, an empty row and a row of only
+      // zero-width characters (one request of seven: the blank rows must not fail the others).
+      const csv = "\ufeffid,text\r\n" + TEXTS.map((t, i) => `${i},"${t.replaceAll('"', '""')}"`).join("\r\n") + "\r\n99,\"  \"\r\n98,\u200b\u200d\r\n";
       await page.setInputFiles("#batch-file", { name: "synthetic.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
       await page.waitForFunction(() => {
         const b = document.querySelector("#batch");
-        return b && b.dataset.total === "6" && b.dataset.done === b.dataset.total;
+        return b && b.dataset.total === "7" && b.dataset.done === b.dataset.total;
       }, null, { timeout: 300_000 });
       await page.screenshot({ path: join(artifacts, `${backend}-batch.png`), fullPage: true });
       const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export")]);
       const exported = readFileSync(await download.path(), "utf8").replace(/^\ufeff/, "").trim().split(/\r?\n/);
       assert.equal(exported[0], "line,text,level,band,p_level,high_risk,p_high_risk,error");
-      assert.equal(exported.length, 7);
+      assert.equal(exported.length, 8);
       TEXTS.forEach((_, i) => assert.ok(exported[i + 1].startsWith(`${i + 2},`), exported[i + 1]));
       expected.forEach((p, i) => assert.ok(exported[i + 1].includes(`,${p.level},${p.band},`), `export row ${i}: ${exported[i + 1]}`));
       assert.match(exported[6], /empty text/);
+      assert.match(exported[7], /empty text/);
 
       // Classifying made no request at all, and no request ever carried a text.
       // (The one exception is the browser re-checking the service worker's own script, sw.js,
