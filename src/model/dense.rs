@@ -22,8 +22,8 @@ const KC: usize = 256;
 /// `layer.forward(x)`; in WebAssembly on flex without autodiff, through [`matmul_bias`].
 ///
 /// Natively burn's `gemm` stays: it has AVX-512 kernels with fused multiply-add where this one is
-/// left to the compiler's baseline SSE, and measured twice as slow per text with it (e5 on flex,
-/// batch 1 and 32).
+/// left to the compiler's baseline SSE, and the model was twice as slow per text with this one
+/// (e5 on flex, batch 1 and 32).
 pub fn linear<const D: usize>(layer: &Linear, x: Tensor<D>) -> Tensor<D> {
     if cfg!(target_family = "wasm")
         && let Some(y) = on_flex(layer, &x)
@@ -73,12 +73,10 @@ pub fn matmul_bias(x: &[f32], w: &[f32], bias: Option<&[f32]>, m: usize, k: usiz
         "matmul_bias: shapes"
     );
     assert!(bias.is_none_or(|b| b.len() == n), "matmul_bias: bias length");
-    let mut y = vec![0.0; m * n];
-    for row in y.chunks_exact_mut(n.max(1)) {
-        if let Some(b) = bias {
-            row.copy_from_slice(b);
-        }
-    }
+    let mut y = match bias {
+        Some(b) => b.repeat(m),
+        None => vec![0.0; m * n],
+    };
     accumulate(x, w, &mut y, m, k, n);
     y
 }
