@@ -38,7 +38,9 @@ sys.path.insert(0, str(HERE))
 
 import e5_text  # noqa: E402
 
-DEFAULT_BIN = os.environ.get("SOSRISK_BIN", "/root/.cache/sosrisk/target/debug/sosrisk")
+DEFAULT_BIN = os.environ.get("SOSRISK_BIN") or os.path.join(
+    os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/sosrisk/target")), "debug", "sosrisk"
+)
 
 # Synthetic texts for parity: everyday Chinese, mixed scripts, emoji, full-width and traditional
 # characters, odd whitespace, and one text long enough to be truncated at 160 tokens. Written for

@@ -15,6 +15,8 @@ mkdir -p bench/out
 cargo build --bin sosrisk
 BIN="$CARGO_TARGET_DIR/debug/sosrisk"
 PY=$(bash bench/setup.sh)
+# The browser part (bench/web/run.mjs, prepare.py) uses the same interpreter and binary.
+export BENCH_PYTHON="$PY" SOSRISK_BIN="$BIN"
 
 echo "== sosrisk natively: both models on flex and wgpu" >&2
 "$BIN" bench --model models/e5 --model models/char-ngram --backend flex --backend wgpu \

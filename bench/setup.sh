@@ -8,11 +8,17 @@
 #
 # Then: "$VENV/bin/python" bench/peers.py all
 set -euo pipefail
+# Standard output carries only the interpreter's path (bench/run.sh reads it): everything else,
+# pip's log included, goes to standard error.
+exec 3>&1 1>&2
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="${SOSRISK_BENCH_VENV:-$here/.venv}"
 python="${PYTHON:-python3}"
 
 if [[ ! -x "$venv/bin/python" ]]; then
+  # shellcheck source=scripts/needs.sh
+  source "$here/../scripts/needs.sh"
+  install_needs "the benchmarks" need_venv
   echo "creating $venv" >&2
   "$python" -m venv "$venv"
 fi
@@ -39,4 +45,4 @@ else
   "$venv/bin/python" -m pip install --upgrade pip >/dev/null
   "$venv/bin/python" -m pip install -r "$here/requirements.txt"
 fi
-echo "$venv/bin/python"
+echo "$venv/bin/python" >&3

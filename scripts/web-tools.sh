@@ -1,27 +1,35 @@
 #!/usr/bin/env bash
 # Idempotent set-up for building and testing the web app: Trunk and the wasm-bindgen CLI (exact
-# versions Trunk.toml names), Node packages (wasm-opt from npm binaryen, playwright-core) and
-# Debian's headless Chromium. Callers put tests/web/node_modules/.bin on PATH.
+# versions Trunk.toml names), Node.js, Node packages (wasm-opt from npm binaryen,
+# playwright-core) and Debian's headless Chromium, each installed only when it is missing
+# (scripts/needs.sh). Callers put tests/web/node_modules/.bin on PATH.
+# SOSRISK_SETUP_DRY_RUN=1 prints what it would install and changes nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/needs.sh
+source scripts/needs.sh
 
-if ! trunk --version 2>/dev/null | grep -q "^trunk 0\.22\."; then
-  cargo install trunk --version 0.22.1 --locked
-fi
-if ! wasm-bindgen --version 2>/dev/null | grep -q "^wasm-bindgen 0\.2\.130$"; then
-  # No --locked: one of its locked dependencies is gone from the index.
-  cargo install wasm-bindgen-cli --version 0.2.130
-fi
-# A CJK font, so that screenshots show what a counselor sees rather than empty boxes.
-if ! command -v node >/dev/null || ! command -v npm >/dev/null || ! command -v chromium >/dev/null \
-  || [ ! -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && apt-get install -y -qq nodejs npm chromium chromium-driver fonts-wqy-zenhei >/dev/null
-  else
-    echo "error: the web app's tests need Node.js and Chromium: sudo apt-get install nodejs npm chromium fonts-wqy-zenhei" >&2
-    exit 1
+cargo_tool() { # crate version command [extra cargo install flags]
+  local crate=$1 version=$2 command=$3
+  shift 3
+  cargo_install_needed "$crate" "$version" "$command" || return 0
+  if [ -n "${SOSRISK_SETUP_DRY_RUN:-}" ]; then
+    echo "would install (web app, cargo): $crate $version"
+    return 0
   fi
-fi
+  echo "== cargo install $crate $version (a few minutes, once)" >&2
+  cargo install "$crate" --version "$version" "$@"
+}
+cargo_tool trunk 0.22.1 trunk --locked
+# No --locked: one of its locked dependencies is gone from the index.
+cargo_tool wasm-bindgen-cli 0.2.130 wasm-bindgen
+
+install_needs "the web app's tests" need_node need_chromium need_chromedriver need_cjk_font
+
 if [ ! -x tests/web/node_modules/.bin/wasm-opt ] || [ ! -d tests/web/node_modules/playwright-core ]; then
-  (cd tests/web && npm ci --no-audit --no-fund --loglevel=error)
+  if [ -n "${SOSRISK_SETUP_DRY_RUN:-}" ]; then
+    echo "would install (web app, npm): tests/web (npm ci)"
+  else
+    (cd tests/web && npm ci --no-audit --no-fund --loglevel=error)
+  fi
 fi

@@ -17,6 +17,7 @@ Usage: prepare.py N
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -31,7 +32,11 @@ import e5_text  # noqa: E402  (bench/e5_text.py, the Python peers' copy of sosri
 DATA = ROOT.parent / "shared" / "data" / "sos1k" / "sos1k.csv"
 MODEL = ROOT / "models" / "e5"
 OUT = ROOT / "bench" / "out" / "web-inputs.json"
-BIN = Path("/root/.cache/sosrisk/target/debug/sosrisk")
+# bench/run.sh exports SOSRISK_BIN; otherwise the binary of CARGO_TARGET_DIR (as run.sh's default).
+BIN = Path(
+    os.environ.get("SOSRISK_BIN")
+    or Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache" / "sosrisk" / "target")) / "debug" / "sosrisk"
+)
 
 # Written for this benchmark; none comes from the dataset.
 PARITY = [

@@ -46,7 +46,8 @@ const out = join(root, "bench", "out");
 // --dist DIR: time another build of the page (default dist/).
 const distArg = process.argv.indexOf("--dist");
 const dist = distArg > 0 ? resolve(process.argv[distArg + 1]) : join(root, "dist");
-const PYTHON = process.env.BENCH_PYTHON || "/root/.cache/sosrisk/benchenv/bin/python";
+// bench/run.sh exports BENCH_PYTHON (bench/setup.sh's venv); run alone, the default venv there.
+const PYTHON = process.env.BENCH_PYTHON || join(root, "bench", ".venv", "bin", "python");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 // As tests/web/helpers.mjs; WebGPU (SwiftShader) also needs --enable-unsafe-webgpu, without it
 // requestAdapter() gives null and the sosrisk page uses its CPU fallback.
