@@ -133,7 +133,7 @@ pub struct Trained {
 
 /// Small deterministic generator for shuffling (SplitMix64): the same seed gives the same
 /// order on every platform.
-pub(crate) struct Rng(pub(crate) u64);
+pub struct Rng(pub u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -144,7 +144,7 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    pub(crate) fn shuffle<T>(&mut self, items: &mut [T]) {
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {
             let j = (self.next() % (i as u64 + 1)) as usize;
             items.swap(i, j);

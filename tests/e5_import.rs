@@ -268,8 +268,9 @@ fn encoder_model_directory_round_trips_through_quantisation() {
 }
 
 /// Fine-tuning runs end to end on the CPU (flex) and on wgpu (lavapipe here): a short run on
-/// synthetic posts gives finite losses and a model whose probabilities are the same read back
-/// on the other backend, so what wgpu trained is really in the weights.
+/// synthetic posts, with an extra pool in every batch, the heads at their own rate, a teacher's
+/// soft targets and a watch set, gives finite losses and a model whose probabilities are the
+/// same read back on the other backend, so what wgpu trained is really in the weights.
 #[test]
 fn finetuning_runs_on_flex_and_on_wgpu() {
     let Some(imp) = imported() else { return };
@@ -286,8 +287,22 @@ fn finetuning_runs_on_flex_and_on_wgpu() {
         batch_size: 4,
         max_tokens: 16,
         dropout: 0.0,
+        head_lr_scale: 10.0,
+        pool_per_batch: vec![2],
+        distill: Some(sosrisk::finetune::Distill {
+            alpha: 0.5,
+            temperature: 2.0,
+        }),
         ..Default::default()
     };
+    let soft: Vec<sosrisk::finetune::Soft> = examples
+        .iter()
+        .map(|e| {
+            let mut level = vec![0.02f32; 11];
+            level[e.level] = 0.8;
+            sosrisk::finetune::Soft::soften(&level, 0.3, 2.0)
+        })
+        .collect();
     let texts = ["今天好累", "遗书写好了"];
     let mut devices = vec![("flex", Device::flex())];
     if common::vulkan_driver() {
@@ -298,14 +313,19 @@ fn finetuning_runs_on_flex_and_on_wgpu() {
     for (name, device) in devices {
         let splits = sosrisk::finetune::Splits {
             train: &examples[..8],
+            train_soft: Some(&soft[..8]),
             val: &examples[8..12],
             test: &examples[12..],
+            pools: vec![(&examples[12..], None)],
+            watch: &examples[12..],
         };
         let encoder = imp.dir.path().join("e5");
         let run = sosrisk::finetune::finetune(&encoder, splits, &cfg, &device, None, false)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let (loss, _, _) = run.report.epochs[0];
+        let epoch = &run.report.epochs[0];
+        let loss = epoch.train_loss;
         assert!(loss.is_finite() && loss > 0.0, "{name}: loss {loss}");
+        assert!(epoch.watch_flagged.is_some_and(|w| (0.0..=1.0).contains(&w)));
         eprintln!("{name}: first epoch's mean loss {loss:.4}");
         let here = run.classifier.predict(&texts).unwrap();
         let out = tempfile::tempdir().unwrap();

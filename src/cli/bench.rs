@@ -1,7 +1,7 @@
 //! `sosrisk bench`: each model on each backend in a process of its own (so that its peak
-//! memory is its own), then one table. `sosrisk export`: the weights for the peer harness.
+//! memory is its own), then one table.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
 use anyhow::{Context, Result, bail};
@@ -13,12 +13,48 @@ use sosrisk::finetune::{self, FinetuneConfig};
 use sosrisk::infer::{Architecture, Network};
 use sosrisk::train::Example;
 
-use super::commands::{device, read_texts};
-use super::{Backend, BenchArgs};
+use super::shared::{Backend, DEFAULT_DATA, read_texts};
+
+/// What `sosrisk bench` measures.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// Model directories to measure.
+    #[arg(long, default_values = ["models/e5", "models/char-ngram"])]
+    pub model: Vec<PathBuf>,
+    #[arg(long, value_enum, default_values = ["flex", "wgpu"])]
+    pub backend: Vec<Backend>,
+    /// Texts per call.
+    #[arg(long, default_values_t = [1, 32])]
+    pub batch: Vec<usize>,
+    /// Labelled CSV whose test split gives the texts.
+    #[arg(long, default_value = DEFAULT_DATA)]
+    pub data: PathBuf,
+    /// Time these texts instead (one per line, or a CSV with a text column).
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    /// Texts timed for each batch size (the first ones).
+    #[arg(long, default_value_t = 250)]
+    pub texts: usize,
+    /// Also time one training epoch of the encoder over this many training posts.
+    #[arg(long, default_value_t = 0)]
+    pub train_rows: usize,
+    /// Also classify this many texts one at a time and report memory along the way.
+    #[arg(long, default_value_t = 0)]
+    pub soak: usize,
+    /// Write every figure as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Measure in this process (one model, one backend) and print JSON.
+    #[arg(long, hide = true)]
+    pub single: bool,
+    /// With --single: time the training epoch instead of inference.
+    #[arg(long, hide = true)]
+    pub train_phase: bool,
+}
 
 /// The texts timed: `--file`, or the dataset's test split in file order (the peers read the
 /// same rows the same way).
-fn texts(args: &BenchArgs) -> Result<Vec<String>> {
+fn texts(args: &Args) -> Result<Vec<String>> {
     let all: Vec<String> = match &args.file {
         Some(f) => read_texts(f)?.into_iter().map(|(_, t)| t).collect(),
         None => data::read_labelled(&args.data)
@@ -36,7 +72,7 @@ fn texts(args: &BenchArgs) -> Result<Vec<String>> {
 }
 
 /// The first `n` training posts outside fold 3, in file order, for the training epoch.
-fn training_examples(args: &BenchArgs, n: usize) -> Result<Vec<Example>> {
+fn training_examples(args: &Args, n: usize) -> Result<Vec<Example>> {
     let ds = data::read_labelled(&args.data)?;
     Ok(ds
         .posts
@@ -47,19 +83,12 @@ fn training_examples(args: &BenchArgs, n: usize) -> Result<Vec<Example>> {
         .collect())
 }
 
-fn backend_name(b: Backend) -> &'static str {
-    match b {
-        Backend::Flex => "flex",
-        Backend::Wgpu => "wgpu",
-    }
-}
-
 /// One model on one backend, in this process: loading, throughput and memory, and the long run.
-fn measure_inference(args: &BenchArgs, model: &Path, backend: Backend) -> Result<Value> {
+fn measure_inference(args: &Args, model: &Path, backend: Backend) -> Result<Value> {
     let texts = texts(args)?;
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let start = memory();
-    let (clf, load) = bench::time_load(model, &device(backend), 3)?;
+    let (clf, load) = bench::time_load(model, &backend.device(), 3)?;
     let loaded = memory();
     let mut throughput = Vec::new();
     for &b in &args.batch {
@@ -75,7 +104,7 @@ fn measure_inference(args: &BenchArgs, model: &Path, backend: Backend) -> Result
                 .map(|t| tokenizer.encode(t).map(|p| p.ids.len()).unwrap_or(0))
                 .sum();
             let mean = tokens.div_ceil(refs.len().max(1));
-            let dev = device(backend);
+            let dev = backend.device();
             args.batch
                 .iter()
                 .map(|&b| json!({ "batch": b, "tokens": mean, "ms_per_text": bench::matmul_floor(&spec.encoder, mean, b, &dev) }))
@@ -91,7 +120,7 @@ fn measure_inference(args: &BenchArgs, model: &Path, backend: Backend) -> Result
     Ok(json!({
         "model": model.display().to_string(),
         "architecture": clf.manifest.architecture.name(),
-        "backend": backend_name(backend),
+        "backend": backend.name(),
         "texts": texts.len(),
         "load": load,
         "throughput": throughput,
@@ -103,8 +132,8 @@ fn measure_inference(args: &BenchArgs, model: &Path, backend: Backend) -> Result
 
 /// One training epoch of an encoder model, in a process of its own: autodiff's memory would
 /// otherwise count as inference's peak. `null` for the n-gram model, which trains in seconds.
-fn measure_training(args: &BenchArgs, model: &Path, backend: Backend) -> Result<Value> {
-    let dev = device(backend);
+fn measure_training(args: &Args, model: &Path, backend: Backend) -> Result<Value> {
+    let dev = backend.device();
     let clf = sosrisk::artifact::load(model, &dev)?;
     let (
         Network::Encoder {
@@ -125,7 +154,8 @@ fn measure_training(args: &BenchArgs, model: &Path, backend: Backend) -> Result<
     Ok(json!({ "epoch": epoch, "memory": memory() }))
 }
 
-pub fn bench_command(args: &BenchArgs) -> Result<()> {
+pub fn run(args: Args) -> Result<()> {
+    let args = &args;
     if args.single {
         let [model] = args.model.as_slice() else {
             bail!("--single measures one --model");
@@ -145,7 +175,7 @@ pub fn bench_command(args: &BenchArgs) -> Result<()> {
     let mut runs = Vec::new();
     for model in &args.model {
         for &backend in &args.backend {
-            eprintln!("measuring {} on {} …", model.display(), backend_name(backend));
+            eprintln!("measuring {} on {} …", model.display(), backend.name());
             let mut run = child(&exe, args, model, backend, false)?;
             // Training is timed on the CPU only: the peer it is compared with is PyTorch's CPU.
             if args.train_rows > 0 && matches!(backend, Backend::Flex) {
@@ -165,14 +195,14 @@ pub fn bench_command(args: &BenchArgs) -> Result<()> {
 }
 
 /// Runs one measurement in a child process and reads its JSON.
-fn child(exe: &Path, args: &BenchArgs, model: &Path, backend: Backend, train: bool) -> Result<Value> {
+fn child(exe: &Path, args: &Args, model: &Path, backend: Backend, train: bool) -> Result<Value> {
     let mut cmd = Process::new(exe);
     cmd.arg("bench").arg("--single");
     if train {
         cmd.arg("--train-phase");
     }
     cmd.args(["--model", &model.display().to_string()]);
-    cmd.args(["--backend", backend_name(backend)]);
+    cmd.args(["--backend", backend.name()]);
     cmd.args(["--data", &args.data.display().to_string()]);
     if let Some(f) = &args.file {
         cmd.args(["--file", &f.display().to_string()]);
@@ -188,7 +218,7 @@ fn child(exe: &Path, args: &BenchArgs, model: &Path, backend: Backend, train: bo
         bail!(
             "measuring {} on {} failed: {}",
             model.display(),
-            backend_name(backend),
+            backend.name(),
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
@@ -241,11 +271,4 @@ fn print_table(runs: &[Value]) {
             );
         }
     }
-}
-
-pub fn export_command(model: &Path, backend: Backend, out: &Path) -> Result<()> {
-    let clf = sosrisk::artifact::load(model, &device(backend))?;
-    sosrisk::export::safetensors(&clf, out).map_err(anyhow::Error::msg)?;
-    eprintln!("wrote {}", out.display());
-    Ok(())
 }

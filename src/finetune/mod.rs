@@ -1,25 +1,45 @@
 //! Fine-tuning an imported encoder (`sosrisk import`) with the two heads: AdamW with linear
-//! warm-up and decay, early stopping on the validation fold, a checkpoint after every epoch
-//! (so a stopped run resumes), then temperature scaling and the binary threshold fitted on the
-//! validation fold. The result is a [`Classifier`] that saves as a model directory.
+//! warm-up and decay (the heads at their own, higher rate), extra pools of texts in every batch
+//! (ordinary texts, generated posts), optional distillation from a teacher's probabilities,
+//! early stopping on the validation fold, a checkpoint after every epoch (so a stopped run
+//! resumes), then temperature scaling and the binary threshold fitted on the validation fold.
+//! The result is a [`Classifier`] that saves as a model directory.
+//!
+//! The spine is [`finetune`]: set up ([`Run::start`], which resumes), then per epoch
+//! [`Run::train_epoch`], [`Run::validate`] and [`Run::checkpoint`], then [`pack`] (calibrate, pick
+//! the threshold, build the classifier).
+
+mod calibration;
+mod checkpoint;
+pub mod distill;
+mod pools;
+pub mod soup;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::optim::{AdamWConfig, GradientsParams};
+use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+pub use calibration::{Calibration, fit_temperature, softmax_rows};
+pub use checkpoint::Checkpoints;
+pub use distill::{Distill, Soft};
+
 use crate::import::{ImportError, ImportedEncoder, QUERY_PREFIX};
 use crate::infer::{Architecture, Classifier, EncoderSpec, Manifest, Network, argmax};
 use crate::labels::{HIGH_RISK, N_LEVELS};
-use crate::metrics::{Scores, expected_calibration_error};
+use crate::metrics::Scores;
+use crate::model::Logits;
 use crate::model::bert::{self, BertClassifier};
 use crate::tokenize::PieceTokenizer;
 use crate::train::{Example, LossWeights, Rng, best_threshold, scalar};
+use calibration::calibrate;
+use checkpoint::CheckpointState;
+use pools::PoolState;
 
 #[derive(Debug, Error)]
 pub enum FinetuneError {
@@ -29,6 +49,12 @@ pub enum FinetuneError {
     Text(#[from] crate::Error),
     #[error("checkpoint {path}: {detail}")]
     Checkpoint { path: PathBuf, detail: String },
+    #[error("{0}")]
+    Setup(String),
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +72,30 @@ pub struct FinetuneConfig {
     pub max_tokens: usize,
     /// Train only the heads (the cheap ablation).
     pub freeze_encoder: bool,
+    /// The heads' learning rate as a multiple of the encoder's (fresh heads learn slowly at an
+    /// encoder's rate: the frozen-encoder runs showed them under-trained).
+    #[serde(default = "one")]
+    pub head_lr_scale: f64,
+    /// Rows of each extra pool ([`Splits::pools`], in order) added to every batch.
+    #[serde(default)]
+    pub pool_per_batch: Vec<usize>,
+    /// Weight of the pool rows' (unbalanced) loss relative to the posts' loss.
+    #[serde(default)]
+    pub pool_weight: f64,
+    /// Learn from a teacher's probabilities too, where [`Splits`] gives them.
+    #[serde(default)]
+    pub distill: Option<Distill>,
+    /// Temperatures and threshold fixed in advance (e.g. from cross-validation's out-of-fold
+    /// predictions), for a run without a validation fold: it then trains all `epochs`.
+    #[serde(default)]
+    pub fixed_calibration: Option<FixedCalibration>,
+}
+
+/// Each head's temperature (level, binary) and the binary threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FixedCalibration {
+    pub temperatures: [f32; 2],
+    pub threshold: f32,
 }
 
 impl Default for FinetuneConfig {
@@ -61,8 +111,25 @@ impl Default for FinetuneConfig {
             dropout: 0.1,
             max_tokens: 160,
             freeze_encoder: false,
+            head_lr_scale: 1.0,
+            pool_per_batch: Vec::new(),
+            pool_weight: 0.5,
+            distill: None,
+            fixed_calibration: None,
         }
     }
+}
+
+/// One epoch of a run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EpochLog {
+    pub epoch: usize,
+    pub train_loss: f64,
+    /// Argmax calls (threshold ½) on the validation fold, if there is one.
+    pub validation: Option<Scores>,
+    /// Share of [`Splits::watch`] flagged (high risk or level ≥ 4), if there is a watch set.
+    pub watch_flagged: Option<f64>,
+    pub seconds: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,12 +137,11 @@ pub struct FinetuneReport {
     pub settings: FinetuneConfig,
     pub best_epoch: usize,
     /// Scores of the heads' argmax calls (threshold ½) of the best epoch.
-    pub validation: Scores,
+    pub validation: Option<Scores>,
     pub test: Option<Scores>,
-    /// Per epoch: mean training loss, validation scores, seconds.
-    pub epochs: Vec<(f64, Scores, f64)>,
-    /// Level head, binary head.
-    pub calibration: [Calibration; 2],
+    pub epochs: Vec<EpochLog>,
+    /// Level head, binary head (none when fixed in advance).
+    pub calibration: Option<[Calibration; 2]>,
     /// Chosen on the validation fold, on calibrated probabilities.
     pub binary_threshold: f32,
 }
@@ -84,16 +150,23 @@ struct Row {
     ids: Vec<u32>,
     level: usize,
     binary: Option<usize>,
+    soft: Option<Soft>,
 }
 
-fn encode(tokenizer: &PieceTokenizer, examples: &[Example]) -> Result<Vec<Row>, crate::Error> {
+fn encode(
+    tokenizer: &PieceTokenizer,
+    examples: &[Example],
+    soft: Option<&[Soft]>,
+) -> Result<Vec<Row>, crate::Error> {
     examples
         .iter()
-        .map(|e| {
+        .enumerate()
+        .map(|(i, e)| {
             Ok(Row {
                 ids: tokenizer.encode(&e.text)?.ids,
                 level: e.level,
                 binary: e.binary,
+                soft: soft.map(|s| s[i].clone()),
             })
         })
         .collect()
@@ -146,13 +219,21 @@ struct Frozen {
     hidden: usize,
     train: Vec<f32>,
     val: Vec<f32>,
+    pools: Vec<Vec<f32>>,
 }
 
 impl Frozen {
-    fn new(encoder: &bert::BertEncoder, train: &[Row], val: &[Row], hidden: usize, device: &Device) -> Self {
-        let pooled = |rows| by_length(rows, device, |ids, mask| [encoder.pooled(ids, mask)]);
-        let ([train], [val]) = (pooled(train), pooled(val));
-        Self { hidden, train, val }
+    fn new(encoder: &bert::BertEncoder, rows: &Rows, hidden: usize, device: &Device) -> Self {
+        let pooled = |rows| {
+            let [p] = by_length(rows, device, |ids, mask| [encoder.pooled(ids, mask)]);
+            p
+        };
+        Self {
+            hidden,
+            train: pooled(&rows.train),
+            val: pooled(&rows.val),
+            pools: rows.pools.iter().map(|p| pooled(p)).collect(),
+        }
     }
 
     /// The pooled outputs of `rows` (indices into `features`) as one `[rows, hidden]` tensor.
@@ -188,122 +269,31 @@ fn argmax_scores(rows: &[Row], (level, binary): &(Vec<f32>, Vec<f32>)) -> Scores
     Scores::of_predictions(&labels(rows), &preds)
 }
 
-fn softmax_rows(logits: &[f32], width: usize, temperature: f32) -> Vec<f32> {
-    logits
-        .chunks(width)
-        .flat_map(|row| {
-            let max = row.iter().fold(f32::MIN, |m, &v| m.max(v));
-            let exp: Vec<f32> = row.iter().map(|v| ((v - max) / temperature).exp()).collect();
-            let sum: f32 = exp.iter().sum();
-            exp.into_iter().map(move |e| e / sum)
-        })
-        .collect()
-}
-
-/// Mean negative log-likelihood of `targets` under softmax(logits / t).
-fn nll(logits: &[f32], width: usize, targets: &[Option<usize>], t: f32) -> f64 {
-    let probs = softmax_rows(logits, width, t);
-    let (sum, n) = targets
-        .iter()
-        .enumerate()
-        .filter_map(|(i, y)| y.map(|y| -(f64::from(probs[i * width + y]).max(1e-12)).ln()))
-        .fold((0.0, 0), |(s, n), v| (s + v, n + 1));
-    sum / f64::from(n.max(1))
-}
-
-/// The temperature in 0.25–5 (steps of 0.05) with the lowest validation NLL.
-pub fn fit_temperature(logits: &[f32], width: usize, targets: &[Option<usize>]) -> f32 {
-    (5..=100)
-        .map(|k| k as f32 * 0.05)
-        .min_by(|&a, &b| nll(logits, width, targets, a).total_cmp(&nll(logits, width, targets, b)))
-        .expect("non-empty range")
-}
-
-/// Expected calibration error (15 bins) of the most probable class.
-fn ece(logits: &[f32], width: usize, targets: &[Option<usize>], t: f32) -> f64 {
-    let probs = softmax_rows(logits, width, t);
-    let (conf, correct): (Vec<f64>, Vec<bool>) = targets
-        .iter()
-        .enumerate()
-        .filter_map(|(i, y)| {
-            let row = &probs[i * width..(i + 1) * width];
-            let best = argmax(row);
-            y.map(|y| (f64::from(row[best]), best == y))
-        })
-        .unzip();
-    expected_calibration_error(&conf, &correct, 15)
-}
-
-/// Calibration of one head on one split: ECE before and after temperature scaling.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Calibration {
-    pub temperature: f32,
-    pub validation_ece: (f64, f64),
-    pub test_ece: Option<(f64, f64)>,
-}
-
-/// Fits one head's temperature on the validation logits and measures ECE before and after.
-fn calibrate(
-    width: usize,
-    val: (&[f32], &[Option<usize>]),
-    test: Option<(&[f32], Vec<Option<usize>>)>,
-) -> Calibration {
-    let t = fit_temperature(val.0, width, val.1);
-    let both = |l: &[f32], y: &[Option<usize>]| (ece(l, width, y, 1.0), ece(l, width, y, t));
-    Calibration {
-        temperature: t,
-        validation_ece: both(val.0, val.1),
-        test_ece: test.map(|(l, y)| both(l, &y)),
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct CheckpointState {
-    settings: FinetuneConfig,
-    epoch: usize,
-    step: usize,
-    rng: u64,
-    order: Vec<usize>,
-    best_key: f64,
-    best_epoch: usize,
-    epochs: Vec<(f64, Scores, f64)>,
-}
-
-/// Where a run keeps its per-epoch checkpoint: `state.json`, `last.bpk` (the model being
-/// trained) and `best.bpk` (the best epoch so far). Adam's moment estimates are not kept: a
-/// resumed run re-estimates them, which costs a few steps of a slightly noisier update.
-pub struct Checkpoints<'a> {
-    pub dir: &'a Path,
-    pub resume: bool,
-}
-
-fn checkpoint_error(path: PathBuf, detail: String) -> FinetuneError {
-    FinetuneError::Checkpoint { path, detail }
-}
-
-fn save_module(path: PathBuf, model: &BertClassifier) -> Result<(), FinetuneError> {
-    let bytes = model
-        .clone()
-        .into_record()
-        .into_bytes()
-        .map_err(|e| checkpoint_error(path.clone(), format!("{e:?}")))?;
-    std::fs::write(&path, &bytes[..]).map_err(|e| checkpoint_error(path, e.to_string()))
-}
-
-fn load_module(path: PathBuf, model: BertClassifier) -> Result<BertClassifier, FinetuneError> {
-    let record = burn::store::ModuleRecord::load(&path)
-        .map_err(|e| checkpoint_error(path.clone(), format!("{e:?}")))?;
-    model
-        .try_load_record(record)
-        .map_err(|e| checkpoint_error(path, format!("does not fit this encoder: {e:?}")))
+/// Share of rows the argmax calls flag: high risk, or a level of 4 or more (a suicidal wish).
+fn flagged_share((level, binary): &(Vec<f32>, Vec<f32>)) -> f64 {
+    let n = binary.len() / 2;
+    let flagged = level
+        .chunks(N_LEVELS)
+        .zip(binary.chunks(2))
+        .filter(|(l, b)| argmax(l) >= 4 || argmax(b) == HIGH_RISK)
+        .count();
+    flagged as f64 / n.max(1) as f64
 }
 
 /// Training rows, the validation fold (selection, calibration, threshold), and the test rows
-/// (scored only).
+/// (scored only); optionally extra pools that join every batch, a teacher's targets, and a watch
+/// set of texts that are all low risk (its flagged share is logged every epoch).
+#[derive(Default)]
 pub struct Splits<'a> {
     pub train: &'a [Example],
+    /// A teacher's softened probabilities for each training row (with [`FinetuneConfig::distill`]).
+    pub train_soft: Option<&'a [Soft]>,
     pub val: &'a [Example],
     pub test: &'a [Example],
+    /// Each pool with its teacher targets, if any; [`FinetuneConfig::pool_per_batch`] says how
+    /// many rows of each join a batch.
+    pub pools: Vec<(&'a [Example], Option<&'a [Soft]>)>,
+    pub watch: &'a [Example],
 }
 
 /// The fine-tuned model and how it got there.
@@ -312,12 +302,309 @@ pub struct Finetuned {
     pub report: FinetuneReport,
 }
 
-/// Fine-tunes the encoder in `encoder_dir` on `train`, keeps the epoch with the best mean of
-/// binary F1 and level weighted F1 on `val`, fits each head's temperature and the binary
-/// threshold on `val`, and scores the argmax calls on `test`.
+/// Every split, tokenized.
+struct Rows {
+    train: Vec<Row>,
+    val: Vec<Row>,
+    test: Vec<Row>,
+    pools: Vec<Vec<Row>>,
+    watch: Vec<Row>,
+}
+
+impl Rows {
+    fn new(tokenizer: &PieceTokenizer, s: &Splits) -> Result<Self, crate::Error> {
+        Ok(Self {
+            train: encode(tokenizer, s.train, s.train_soft)?,
+            val: encode(tokenizer, s.val, None)?,
+            test: encode(tokenizer, s.test, None)?,
+            pools: s
+                .pools
+                .iter()
+                .map(|(examples, soft)| encode(tokenizer, examples, *soft))
+                .collect::<Result<_, _>>()?,
+            watch: encode(tokenizer, s.watch, None)?,
+        })
+    }
+}
+
+/// A run in progress: the model, the optimiser, where the run is, and the best epoch so far.
+struct Run<'a> {
+    cfg: &'a FinetuneConfig,
+    rows: &'a Rows,
+    frozen: Option<Frozen>,
+    model: BertClassifier,
+    optim: ModuleOptimizer,
+    /// Class-balanced for the posts; every pool row counts the same.
+    weights: LossWeights,
+    pool_weights: LossWeights,
+    state: CheckpointState,
+    best: Option<BertClassifier>,
+    total_steps: usize,
+    ad: Device,
+    device: &'a Device,
+}
+
+impl<'a> Run<'a> {
+    /// Builds the model from the imported encoder and resumes from the checkpoint, if asked.
+    fn start(
+        (bert, record): (&bert::BertConfig, burn::store::ModuleRecord),
+        rows: &'a Rows,
+        cfg: &'a FinetuneConfig,
+        device: &'a Device,
+        checkpoints: Option<&Checkpoints>,
+    ) -> Result<Self, FinetuneError> {
+        if cfg.pool_per_batch.len() != rows.pools.len() {
+            return Err(FinetuneError::Setup(format!(
+                "{} extra pools but {} per-batch counts",
+                rows.pools.len(),
+                cfg.pool_per_batch.len()
+            )));
+        }
+        let ad = device.clone().autodiff();
+        ad.seed(cfg.seed);
+        let encoder = bert.init(&ad).load_record(record);
+        let encoder = if cfg.freeze_encoder {
+            encoder.no_grad()
+        } else {
+            encoder
+        };
+        // Before the heads exist: their parameters are initialised on first use, and using them
+        // here (through the whole model's `valid()`) would draw their weights from another stream.
+        let frozen = cfg
+            .freeze_encoder
+            .then(|| Frozen::new(&encoder.valid(), rows, bert.hidden, device));
+        let model = BertClassifier::new(encoder, bert.hidden, cfg.dropout, &ad);
+        let optim = AdamWConfig::new()
+            .with_weight_decay(cfg.weight_decay as f32)
+            .init();
+        let steps_per_epoch = rows.train.len().div_ceil(cfg.batch_size);
+        let mut run = Self {
+            cfg,
+            rows,
+            frozen,
+            model,
+            optim,
+            weights: LossWeights::new(rows.train.iter().map(|r| r.level), true, 1.0),
+            pool_weights: LossWeights::new(std::iter::empty(), false, 1.0),
+            state: CheckpointState {
+                settings: cfg.clone(),
+                epoch: 0,
+                step: 0,
+                rng: cfg.seed,
+                order: (0..rows.train.len()).collect(),
+                best_key: f64::NEG_INFINITY,
+                best_epoch: 0,
+                epochs: Vec::new(),
+                pools: rows
+                    .pools
+                    .iter()
+                    .enumerate()
+                    .map(|(k, p)| PoolState::new(p.len(), cfg.seed, k as u64 + 1))
+                    .collect(),
+            },
+            best: None,
+            total_steps: (steps_per_epoch * cfg.epochs).max(1),
+            ad,
+            device,
+        };
+        if let Some(ck) = checkpoints
+            && let Some(saved) = ck.saved_state(cfg, rows.train.len())?
+        {
+            run.model = checkpoint::load_module(ck.dir.join("last.bpk"), run.model)?;
+            run.best = Some(checkpoint::load_module(ck.dir.join("best.bpk"), run.model.clone())?.valid());
+            run.state = saved;
+            eprintln!(
+                "resuming after epoch {} (best so far: epoch {})",
+                run.state.epoch, run.state.best_epoch
+            );
+        }
+        Ok(run)
+    }
+
+    fn lr_at(&self, step: usize) -> f64 {
+        let warmup_steps = ((self.total_steps as f64 * self.cfg.warmup) as usize).max(1);
+        let lr = self.cfg.learning_rate;
+        if step < warmup_steps {
+            lr * (step + 1) as f64 / warmup_steps as f64
+        } else {
+            lr * (self.total_steps - step) as f64 / (self.total_steps - warmup_steps).max(1) as f64
+        }
+    }
+
+    /// Early stopping: at most `epochs`, and no more than `patience` epochs past the best.
+    fn should_continue(&self) -> bool {
+        let s = &self.state;
+        s.epoch < self.cfg.epochs && (s.epoch == 0 || s.epoch - s.best_epoch < self.cfg.patience)
+    }
+
+    /// Both heads' logits for `rows` of `split` (indices), through the frozen features if any.
+    fn forward(&self, split: Split, indices: &[usize]) -> Logits {
+        match &self.frozen {
+            Some(f) => {
+                let features = match split {
+                    Split::Train => &f.train,
+                    Split::Pool(k) => &f.pools[k],
+                };
+                self.model.heads(f.gather(features, indices, &self.ad))
+            }
+            None => {
+                let rows: Vec<&Row> = indices.iter().map(|&i| split.row(self.rows, i)).collect();
+                let (ids, mask) = batch(&rows, &self.ad);
+                self.model.forward(ids, mask)
+            }
+        }
+    }
+
+    /// Hard-label loss (with `weights`), mixed with the teacher's soft loss where rows have one.
+    fn loss(&self, logits: Logits, rows: &[&Row], weights: &LossWeights) -> Tensor<1> {
+        let hard = weights.loss(logits.clone(), &labels(rows.iter().copied()), &self.ad);
+        let Some(d) = &self.cfg.distill else { return hard };
+        if rows.iter().all(|r| r.soft.is_none()) {
+            return hard;
+        }
+        let level: Vec<Option<&[f32]>> = rows
+            .iter()
+            .map(|r| r.soft.as_ref().map(|s| s.level.as_slice()))
+            .collect();
+        let binary: Vec<Option<&[f32]>> = rows
+            .iter()
+            .map(|r| r.soft.as_ref().map(|s| &s.binary[..]))
+            .collect();
+        let soft = distill::soft_cross_entropy(logits.level, &level, d.temperature, &self.ad)
+            + distill::soft_cross_entropy(logits.binary, &binary, d.temperature, &self.ad);
+        hard.mul_scalar(1.0 - d.alpha) + soft.mul_scalar(d.alpha)
+    }
+
+    /// One optimiser step on a batch of posts (plus each pool's share); returns the posts' loss.
+    fn step(&mut self, chunk: &[usize]) -> f64 {
+        let rows: Vec<&Row> = chunk.iter().map(|&i| &self.rows.train[i]).collect();
+        let posts = self.loss(self.forward(Split::Train, chunk), &rows, &self.weights);
+        let posts_value = scalar(posts.clone());
+        let mut loss = posts;
+        for k in 0..self.rows.pools.len() {
+            let picked = self.state.pools[k].take(self.cfg.pool_per_batch[k]);
+            if picked.is_empty() {
+                continue;
+            }
+            let pool_rows: Vec<&Row> = picked.iter().map(|&i| &self.rows.pools[k][i]).collect();
+            let pool_loss = self.loss(
+                self.forward(Split::Pool(k), &picked),
+                &pool_rows,
+                &self.pool_weights,
+            );
+            loss = loss + pool_loss.mul_scalar(self.cfg.pool_weight);
+        }
+        let mut grads = loss.backward();
+        // The encoder and the heads at their own rates: one optimiser, two steps over disjoint
+        // parameters (a parameter without a gradient in a step is left as it is).
+        let encoder_grads = GradientsParams::from_module(&mut grads, &self.model.encoder);
+        let head_grads = GradientsParams::from_grads(grads, &self.model);
+        let lr = self.lr_at(self.state.step);
+        let model = self.model.clone();
+        let model = self.optim.step(lr, model, encoder_grads);
+        self.model = self.optim.step(lr * self.cfg.head_lr_scale, model, head_grads);
+        self.state.step += 1;
+        posts_value
+    }
+
+    /// One pass over the posts in a fresh order; returns the mean loss.
+    fn train_epoch(&mut self, bar: &ProgressBar) -> f64 {
+        let epoch = self.state.epoch + 1;
+        let started = Instant::now();
+        let mut rng = Rng(self.state.rng);
+        rng.shuffle(&mut self.state.order);
+        self.state.rng = rng.0;
+        let order = self.state.order.clone();
+        let (mut total, mut seen) = (0.0, 0);
+        for chunk in order.chunks(self.cfg.batch_size) {
+            total += self.step(chunk) * chunk.len() as f64;
+            seen += chunk.len();
+            bar.inc(1);
+            if bar.is_hidden() && self.state.step.is_multiple_of(10) {
+                eprintln!(
+                    "step {}/{} ({:.0} s into epoch {epoch})",
+                    self.state.step,
+                    self.total_steps,
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            bar.set_message(format!("epoch {epoch} loss {:.3}", total / seen as f64));
+        }
+        total / seen.max(1) as f64
+    }
+
+    /// Scores the epoch on the validation fold (and the watch set), and keeps it if it is the
+    /// best: the highest mean of binary F1 and level weighted F1. Without a validation fold
+    /// every epoch is the best so far (the run trains all its epochs).
+    fn validate(&mut self, train_loss: f64, seconds: f64, bar: &ProgressBar) -> BertClassifier {
+        let valid = self.model.valid();
+        let validation = (!self.rows.val.is_empty()).then(|| {
+            let val_logits = match &self.frozen {
+                Some(f) => f.val_logits(&valid, self.device),
+                None => logits(&valid, &self.rows.val, self.device),
+            };
+            argmax_scores(&self.rows.val, &val_logits)
+        });
+        let watch_flagged = (!self.rows.watch.is_empty())
+            .then(|| flagged_share(&logits(&valid, &self.rows.watch, self.device)));
+        let epoch = self.state.epoch + 1;
+        let key = validation.as_ref().map_or(epoch as f64, |v| {
+            (v.binary_f1.unwrap_or(0.0) + v.level_weighted_f1) / 2.0
+        });
+        // Printed even without a terminal (the bar is then hidden): a long run's only sign of life.
+        bar.suspend(|| {
+            eprintln!(
+                "epoch {epoch}: loss {train_loss:.3}{}{} ({seconds:.0} s)",
+                validation.as_ref().map_or(String::new(), |v| format!(
+                    ", validation binary F1 {:.4}, level weighted F1 {:.4}",
+                    v.binary_f1.unwrap_or(f64::NAN),
+                    v.level_weighted_f1
+                )),
+                watch_flagged.map_or(String::new(), |w| format!(
+                    ", watch set flagged {:.1} %",
+                    w * 100.0
+                )),
+            )
+        });
+        self.state.epochs.push(EpochLog {
+            epoch,
+            train_loss,
+            validation,
+            watch_flagged,
+            seconds,
+        });
+        self.state.epoch = epoch;
+        if key > self.state.best_key {
+            self.state.best_key = key;
+            self.state.best_epoch = epoch;
+            self.best = Some(valid.clone());
+        }
+        valid
+    }
+}
+
+/// Which rows a batch comes from.
+#[derive(Clone, Copy)]
+enum Split {
+    Train,
+    Pool(usize),
+}
+
+impl Split {
+    fn row(self, rows: &Rows, i: usize) -> &Row {
+        match self {
+            Split::Train => &rows.train[i],
+            Split::Pool(k) => &rows.pools[k][i],
+        }
+    }
+}
+
+/// Fine-tunes the encoder in `encoder_dir` on `train` (and the pools), keeps the epoch with the
+/// best mean of binary F1 and level weighted F1 on `val`, fits each head's temperature and the
+/// binary threshold on `val`, and scores the argmax calls on `test`.
 pub fn finetune(
     encoder_dir: &Path,
-    Splits { train, val, test }: Splits,
+    splits: Splits,
     cfg: &FinetuneConfig,
     device: &Device,
     checkpoints: Option<Checkpoints>,
@@ -326,213 +613,144 @@ pub fn finetune(
     let ImportedEncoder {
         config: bert,
         tokenizer,
-        weights: record,
+        weights,
         source,
         ..
     } = ImportedEncoder::read(encoder_dir)?;
     let tokenizer = PieceTokenizer::new(tokenizer, QUERY_PREFIX, cfg.max_tokens);
-    let (train_rows, val_rows, test_rows) = (
-        encode(&tokenizer, train)?,
-        encode(&tokenizer, val)?,
-        encode(&tokenizer, test)?,
-    );
-
-    let ad = device.clone().autodiff();
-    ad.seed(cfg.seed);
-    let encoder = bert.init(&ad).load_record(record);
-    let encoder = if cfg.freeze_encoder {
-        encoder.no_grad()
-    } else {
-        encoder
-    };
-    // Before the heads exist: their parameters are initialised on first use, and using them
-    // here (through the whole model's `valid()`) would draw their weights from another stream.
-    let frozen = cfg
-        .freeze_encoder
-        .then(|| Frozen::new(&encoder.valid(), &train_rows, &val_rows, bert.hidden, device));
-    let mut model = BertClassifier::new(encoder, bert.hidden, cfg.dropout, &ad);
-    let mut optim = AdamWConfig::new()
-        .with_weight_decay(cfg.weight_decay as f32)
-        .init();
-    let weights = LossWeights::new(train_rows.iter().map(|r| r.level), true, 1.0);
-    let steps_per_epoch = train_rows.len().div_ceil(cfg.batch_size);
-    let total_steps = (steps_per_epoch * cfg.epochs).max(1);
-    let warmup_steps = ((total_steps as f64 * cfg.warmup) as usize).max(1);
-    let lr_at = |step: usize| {
-        if step < warmup_steps {
-            cfg.learning_rate * (step + 1) as f64 / warmup_steps as f64
-        } else {
-            cfg.learning_rate * (total_steps - step) as f64 / (total_steps - warmup_steps).max(1) as f64
-        }
-    };
-
-    let mut state = CheckpointState {
-        settings: cfg.clone(),
-        epoch: 0,
-        step: 0,
-        rng: cfg.seed,
-        order: (0..train_rows.len()).collect(),
-        best_key: f64::NEG_INFINITY,
-        best_epoch: 0,
-        epochs: Vec::new(),
-    };
-    let mut best: Option<BertClassifier> = None;
-    if let Some(ck) = checkpoints
-        .as_ref()
-        .filter(|c| c.resume && c.dir.join("state.json").is_file())
-    {
-        let path = ck.dir.join("state.json");
-        let bytes = std::fs::read(&path).map_err(|e| checkpoint_error(path.clone(), e.to_string()))?;
-        let saved: CheckpointState =
-            serde_json::from_slice(&bytes).map_err(|e| checkpoint_error(path.clone(), e.to_string()))?;
-        if saved.settings != *cfg || saved.order.len() != train_rows.len() {
-            return Err(checkpoint_error(
-                path,
-                "was written with other settings or data; resume with the same ones, or start afresh without --resume".into(),
-            ));
-        }
-        model = load_module(ck.dir.join("last.bpk"), model)?;
-        best = Some(load_module(ck.dir.join("best.bpk"), model.clone())?.valid());
-        state = saved;
-        eprintln!(
-            "resuming after epoch {} (best so far: epoch {})",
-            state.epoch, state.best_epoch
-        );
-    }
+    let rows = Rows::new(&tokenizer, &splits)?;
+    let mut run = Run::start((&bert, weights), &rows, cfg, device, checkpoints.as_ref())?;
 
     let bar = if progress {
-        ProgressBar::new(total_steps as u64)
+        ProgressBar::new(run.total_steps as u64)
     } else {
         ProgressBar::hidden()
     };
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} steps {msg} [{elapsed}<{eta}]").expect("template"),
     );
-    bar.set_position(state.step as u64);
-    let mut rng = Rng(state.rng);
-    while state.epoch < cfg.epochs && (state.epoch == 0 || state.epoch - state.best_epoch < cfg.patience) {
-        let epoch = state.epoch + 1;
+    bar.set_position(run.state.step as u64);
+    while run.should_continue() {
         let started = Instant::now();
-        rng.shuffle(&mut state.order);
-        let mut total = 0.0;
-        let mut seen = 0;
-        for chunk in state.order.chunks(cfg.batch_size) {
-            let rows: Vec<&Row> = chunk.iter().map(|&i| &train_rows[i]).collect();
-            let out = match &frozen {
-                Some(f) => model.heads(f.gather(&f.train, chunk, &ad)),
-                None => {
-                    let (ids, mask) = batch(&rows, &ad);
-                    model.forward(ids, mask)
-                }
-            };
-            let loss = weights.loss(out, &labels(rows.iter().copied()), &ad);
-            total += scalar(loss.clone()) * rows.len() as f64;
-            seen += rows.len();
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(lr_at(state.step), model, grads);
-            state.step += 1;
-            bar.inc(1);
-            if bar.is_hidden() && state.step.is_multiple_of(10) {
-                eprintln!(
-                    "step {}/{total_steps} ({:.0} s into epoch {epoch})",
-                    state.step,
-                    started.elapsed().as_secs_f64()
-                );
-            }
-            bar.set_message(format!("epoch {epoch} loss {:.3}", total / seen as f64));
-        }
-        let valid = model.valid();
-        let val_logits = match &frozen {
-            Some(f) => f.val_logits(&valid, device),
-            None => logits(&valid, &val_rows, device),
-        };
-        let val_scores = argmax_scores(&val_rows, &val_logits);
-        let key = (val_scores.binary_f1.unwrap_or(0.0) + val_scores.level_weighted_f1) / 2.0;
-        let seconds = started.elapsed().as_secs_f64();
-        state
-            .epochs
-            .push((total / seen.max(1) as f64, val_scores.clone(), seconds));
-        // Printed even without a terminal (the bar is then hidden): a long run's only sign of life.
-        bar.suspend(|| {
-            eprintln!(
-                "epoch {epoch}: loss {:.3}, validation binary F1 {:.4}, level weighted F1 {:.4} ({seconds:.0} s)",
-                total / seen.max(1) as f64,
-                val_scores.binary_f1.unwrap_or(f64::NAN),
-                val_scores.level_weighted_f1,
-            )
-        });
-        state.epoch = epoch;
-        state.rng = rng.0;
-        if key > state.best_key {
-            state.best_key = key;
-            state.best_epoch = epoch;
-            best = Some(valid.clone());
-        }
+        let train_loss = run.train_epoch(&bar);
+        let valid = run.validate(train_loss, started.elapsed().as_secs_f64(), &bar);
         if let Some(ck) = &checkpoints {
-            std::fs::create_dir_all(ck.dir).map_err(|e| checkpoint_error(ck.dir.into(), e.to_string()))?;
-            save_module(ck.dir.join("last.bpk"), &valid)?;
-            if state.best_epoch == epoch {
-                save_module(ck.dir.join("best.bpk"), &valid)?;
-            }
-            let path = ck.dir.join("state.json");
-            let json = serde_json::to_vec_pretty(&state).expect("state serialises");
-            std::fs::write(&path, json).map_err(|e| checkpoint_error(path, e.to_string()))?;
+            ck.write(&run.state, &valid)?;
         }
     }
     bar.finish_and_clear();
-    let model = best.unwrap_or_else(|| model.valid());
-
-    // Calibration and the threshold come from the validation fold only.
-    let val_logits = logits(&model, &val_rows, device);
-    let test_logits = (!test_rows.is_empty()).then(|| logits(&model, &test_rows, device));
-    let level_targets = |rows: &[Row]| rows.iter().map(|r| Some(r.level)).collect::<Vec<_>>();
-    let binary_targets = |rows: &[Row]| rows.iter().map(|r| r.binary).collect::<Vec<_>>();
-    let level_cal = calibrate(
-        N_LEVELS,
-        (&val_logits.0, &level_targets(&val_rows)),
-        test_logits
-            .as_ref()
-            .map(|l| (l.0.as_slice(), level_targets(&test_rows))),
-    );
-    let binary_cal = calibrate(
-        2,
-        (&val_logits.1, &binary_targets(&val_rows)),
-        test_logits
-            .as_ref()
-            .map(|l| (l.1.as_slice(), binary_targets(&test_rows))),
-    );
-    let val_high: Vec<(f32, usize)> = softmax_rows(&val_logits.1, 2, binary_cal.temperature)
-        .chunks(2)
-        .zip(&val_rows)
-        .filter_map(|(p, r)| r.binary.map(|b| (p[HIGH_RISK], b)))
-        .collect();
-
-    let spec = EncoderSpec {
-        encoder: bert,
+    let best_epoch = run.state.best_epoch;
+    let epochs = std::mem::take(&mut run.state.epochs);
+    let model = run.best.take().unwrap_or_else(|| run.model.valid());
+    let parts = EncoderParts {
+        bert,
+        source,
+        tokenizer,
         max_tokens: cfg.max_tokens,
+    };
+    pack(model, &rows, cfg, parts, (best_epoch, epochs), device)
+}
+
+/// A model saved by a run's checkpoint (`best.bpk`, `last.bpk`), read into `template`'s structure.
+pub fn load_checkpoint(path: &Path, template: BertClassifier) -> Result<BertClassifier, FinetuneError> {
+    checkpoint::load_module(path.into(), template)
+}
+
+/// What a fine-tuned encoder's classifier is made of besides its weights.
+pub struct EncoderParts {
+    pub bert: bert::BertConfig,
+    pub source: serde_json::Value,
+    pub tokenizer: PieceTokenizer,
+    pub max_tokens: usize,
+}
+
+/// The classifier for `model` with these temperatures and this threshold.
+pub fn assemble(
+    model: BertClassifier,
+    parts: EncoderParts,
+    calibration: FixedCalibration,
+    device: &Device,
+) -> Classifier {
+    let spec = EncoderSpec {
+        encoder: parts.bert,
+        max_tokens: parts.max_tokens,
         query_prefix: QUERY_PREFIX.into(),
-        temperatures: [level_cal.temperature, binary_cal.temperature],
+        temperatures: calibration.temperatures,
     };
     let mut manifest = Manifest::new(
         Architecture::Encoder(spec),
-        serde_json::json!({ "encoder_source": source }),
+        serde_json::json!({ "encoder_source": parts.source }),
     );
-    manifest.binary_threshold = best_threshold(&val_high);
-    let report = FinetuneReport {
-        settings: cfg.clone(),
-        best_epoch: state.best_epoch,
-        validation: argmax_scores(&val_rows, &val_logits),
-        test: test_logits.as_ref().map(|l| argmax_scores(&test_rows, l)),
-        epochs: state.epochs,
-        calibration: [level_cal, binary_cal],
-        binary_threshold: manifest.binary_threshold,
-    };
+    manifest.binary_threshold = calibration.threshold;
     let network = Network::Encoder {
-        tokenizer,
+        tokenizer: parts.tokenizer,
         model: Box::new(model),
     };
+    Classifier::from_parts(manifest, network, device)
+}
+
+/// Calibration and the threshold from the validation fold only (or as fixed in advance when
+/// there is none); then the classifier.
+fn pack(
+    model: BertClassifier,
+    rows: &Rows,
+    cfg: &FinetuneConfig,
+    parts: EncoderParts,
+    (best_epoch, epochs): (usize, Vec<EpochLog>),
+    device: &Device,
+) -> Result<Finetuned, FinetuneError> {
+    let test_logits = (!rows.test.is_empty()).then(|| logits(&model, &rows.test, device));
+    let level_targets = |rows: &[Row]| rows.iter().map(|r| Some(r.level)).collect::<Vec<_>>();
+    let binary_targets = |rows: &[Row]| rows.iter().map(|r| r.binary).collect::<Vec<_>>();
+    let (fixed, calibration, validation) = if rows.val.is_empty() {
+        let fixed = cfg.fixed_calibration.ok_or_else(|| {
+            FinetuneError::Setup(
+                "a run without a validation fold needs its calibration fixed in advance".into(),
+            )
+        })?;
+        (fixed, None, None)
+    } else {
+        let val_logits = logits(&model, &rows.val, device);
+        let level_cal = calibrate(
+            N_LEVELS,
+            (&val_logits.0, &level_targets(&rows.val)),
+            test_logits
+                .as_ref()
+                .map(|l| (l.0.as_slice(), level_targets(&rows.test))),
+        );
+        let binary_cal = calibrate(
+            2,
+            (&val_logits.1, &binary_targets(&rows.val)),
+            test_logits
+                .as_ref()
+                .map(|l| (l.1.as_slice(), binary_targets(&rows.test))),
+        );
+        let val_high: Vec<(f32, usize)> = softmax_rows(&val_logits.1, 2, binary_cal.temperature)
+            .chunks(2)
+            .zip(&rows.val)
+            .filter_map(|(p, r)| r.binary.map(|b| (p[HIGH_RISK], b)))
+            .collect();
+        let fixed = FixedCalibration {
+            temperatures: [level_cal.temperature, binary_cal.temperature],
+            threshold: best_threshold(&val_high),
+        };
+        (
+            fixed,
+            Some([level_cal, binary_cal]),
+            Some(argmax_scores(&rows.val, &val_logits)),
+        )
+    };
+    let report = FinetuneReport {
+        settings: cfg.clone(),
+        best_epoch,
+        validation,
+        test: test_logits.as_ref().map(|l| argmax_scores(&rows.test, l)),
+        epochs,
+        calibration,
+        binary_threshold: fixed.threshold,
+    };
     Ok(Finetuned {
-        classifier: Classifier::from_parts(manifest, network, device),
+        classifier: assemble(model, parts, fixed, device),
         report,
     })
 }
@@ -558,7 +776,7 @@ pub fn time_epoch(
     cfg: &FinetuneConfig,
     device: &Device,
 ) -> Result<EpochTiming, crate::Error> {
-    let rows = encode(tokenizer, examples)?;
+    let rows = encode(tokenizer, examples, None)?;
     let ad = device.clone().autodiff();
     ad.seed(cfg.seed);
     // Loading the record (not moving the module) is what puts the weights on the training device.
@@ -587,27 +805,4 @@ pub fn time_epoch(
         seconds: started.elapsed().as_secs_f64(),
         mean_loss: total / rows.len().max(1) as f64,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn temperature_scaling_recovers_an_overconfidence_of_two() {
-        // Logits [2, 0] everywhere, but class 0 is right only as often as softmax([1, 0]) says.
-        let p0 = 1.0 / (1.0 + (-1.0f64).exp());
-        let n = 1000;
-        let right = (p0 * n as f64).round() as usize;
-        let logits: Vec<f32> = (0..n).flat_map(|_| [2.0, 0.0]).collect();
-        let targets: Vec<Option<usize>> = (0..n).map(|i| Some(usize::from(i >= right))).collect();
-        let t = fit_temperature(&logits, 2, &targets);
-        assert!((t - 2.0).abs() < 0.051, "temperature {t}");
-        let cal = calibrate(2, (&logits, &targets), None);
-        assert!(
-            cal.validation_ece.1 < 0.01 && cal.validation_ece.0 > 0.1,
-            "{:?}",
-            cal.validation_ece
-        );
-    }
 }

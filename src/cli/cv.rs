@@ -1,0 +1,445 @@
+//! `sosrisk cv`: 5-fold cross-validation on the 999 training posts. The n-gram model in
+//! memory; with `--encoder`, the fine-tuned encoder: each fold's model, checkpoint and
+//! out-of-fold (OOF) predictions in a run directory outside git, so that a stopped run resumes
+//! where it was (finished folds are kept, the fold in progress resumes from its last epoch).
+//! Every recipe decision is made on the OOF scores; the test set is only reported.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use sosrisk::artifact;
+use sosrisk::data::{self, Post};
+use sosrisk::finetune::FixedCalibration;
+use sosrisk::infer::Prediction;
+use sosrisk::metrics::Scores;
+use sosrisk::train::{self, best_threshold};
+
+use super::finetune::{Output, Recipe, RunScores, flagged, predict_all, print_scores, train_one};
+use super::shared::{examples, one_line, summarise, test_posts, test_scores};
+use super::train::{Common, NgramArgs, fit};
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(flatten)]
+    pub ngram: NgramArgs,
+    /// Cross-validate the fine-tuned encoder imported here (`sosrisk import`) instead of the
+    /// n-gram model.
+    #[arg(long)]
+    pub encoder: Option<PathBuf>,
+    #[command(flatten)]
+    pub recipe: Recipe,
+    /// With --encoder: the run directory (fold models, checkpoints, OOF predictions, summary).
+    #[arg(long, default_value_os_t = default_runs())]
+    pub runs: PathBuf,
+    /// With --encoder: only these validation folds now (the others may follow in a later call;
+    /// the summary needs all five).
+    #[arg(long, value_delimiter = ',', default_values_t = [0, 1, 2, 3, 4])]
+    pub folds: Vec<usize>,
+    /// With --encoder: also build the uniform weight soup of the five fold models.
+    #[arg(long)]
+    pub soup: bool,
+    /// Write the per-fold and summary numbers as JSON here (the n-gram model).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+fn default_runs() -> PathBuf {
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    home.join(".cache/sosrisk/runs/cv-encoder")
+}
+
+pub fn run(args: Args) -> Result<()> {
+    match &args.encoder {
+        Some(encoder) => encoder_cv(&args, encoder),
+        None => ngram_cv(&args),
+    }
+}
+
+fn ngram_cv(args: &Args) -> Result<()> {
+    let common = &args.common;
+    let ds = data::read_labelled(&common.input.data)?;
+    let (mut vals, mut tests) = (Vec::new(), Vec::new());
+    for fold in 0..5 {
+        let (trained, val) = fit(common, &args.ngram, &ds, &[fold])?;
+        let test = test_scores(&trained.classifier, &ds)?;
+        let val = val.into_iter().next().expect("one member");
+        println!(
+            "fold {fold} (best epoch {}): validation {}",
+            trained.best_epochs[0],
+            one_line(&val)
+        );
+        if let Some(t) = &test {
+            println!("fold {fold}                 test       {}", one_line(t));
+            tests.push(t.clone());
+        }
+        vals.push(val);
+    }
+    let summary = json!({
+        "validation": summarise(&vals),
+        "test": if tests.is_empty() { Value::Null } else { summarise(&tests) },
+        "folds": vals.iter().zip(tests.iter().map(Some).chain(std::iter::repeat(None))).enumerate()
+            .map(|(i, (v, t))| json!({"fold": i, "validation": v, "test": t})).collect::<Vec<_>>(),
+        "settings": super::train::config(common, &args.ngram),
+        "augment": format!("{:?}", common.input.augment).to_lowercase(),
+        "data_sha256": data::file_sha256(&common.input.data)?,
+    });
+    print_mean_table(&summary, "validation (5 folds)");
+    if let Some(out) = &args.out {
+        std::fs::write(out, serde_json::to_string_pretty(&summary)? + "\n")
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
+    Ok(())
+}
+
+fn print_mean_table(summary: &Value, first: &str) {
+    println!("\nmetric                   {first:<22} test (5 fold models)");
+    for key in Scores::METRICS {
+        let cell = |part: &str| {
+            let m = &summary[part][key];
+            match (m["mean"].as_f64(), m["std"].as_f64()) {
+                (Some(mean), Some(std)) => format!("{mean:.4} ± {std:.4}"),
+                _ => "n/a".into(),
+            }
+        };
+        println!("{key:<24} {:<22} {}", cell("validation"), cell("test"));
+    }
+}
+
+pub fn fold_dir(runs: &Path, fold: usize) -> PathBuf {
+    runs.join(format!("fold-{fold}"))
+}
+
+pub fn fold_model_dir(runs: &Path, fold: usize) -> PathBuf {
+    fold_dir(runs, fold).join("model")
+}
+
+/// One OOF prediction: a training post scored by the fold model that never saw it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Oof {
+    id: String,
+    fold: usize,
+    level: usize,
+    level_probs: Vec<f32>,
+    high_risk_prob: f32,
+    /// The fold model's own call (its own threshold).
+    high_risk: bool,
+}
+
+/// A finished fold: what `done.json` holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct FoldDone {
+    fold: usize,
+    scores: RunScores,
+    oof: Vec<Oof>,
+    /// The fold model's predictions on the test split, in file order (for the ensemble).
+    test: Vec<(f32, Vec<f32>)>,
+}
+
+/// What the final training on all 999 posts takes from the cross-validation: written to the
+/// run's `summary.json` as `final_protocol`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FinalProtocol {
+    /// The median of the folds' best epochs.
+    pub epochs: usize,
+    /// Median fold temperatures, and the threshold with the best F1 on the OOF P(high).
+    pub calibration: FixedCalibration,
+}
+
+impl FinalProtocol {
+    pub fn read(runs: &Path) -> Result<Self> {
+        let path = runs.join("summary.json");
+        let bytes = std::fs::read(&path)
+            .with_context(|| format!("{}: cannot read (run `cv --encoder` first)", path.display()))?;
+        let summary: Value =
+            serde_json::from_slice(&bytes).with_context(|| format!("{}: not JSON", path.display()))?;
+        serde_json::from_value(summary["final_protocol"].clone())
+            .with_context(|| format!("{}: no final_protocol", path.display()))
+    }
+}
+
+fn median<T: Copy + PartialOrd>(mut xs: Vec<T>) -> T {
+    xs.sort_by(|a, b| a.partial_cmp(b).expect("comparable"));
+    xs[xs.len() / 2]
+}
+
+fn prediction(level_probs: Vec<f32>, p_high: f32, threshold: f32) -> Prediction {
+    let level = sosrisk::infer::argmax(&level_probs);
+    Prediction {
+        level,
+        band: sosrisk::labels::band(level).into(),
+        level_probs,
+        high_risk: p_high >= threshold,
+        high_risk_prob: p_high,
+        chars_used: 0,
+        truncated: false,
+        attribution: None,
+    }
+}
+
+fn run_fold(args: &Args, encoder: &Path, ds: &data::Dataset, fold: usize) -> Result<FoldDone> {
+    let dir = fold_dir(&args.runs, fold);
+    let done_path = dir.join("done.json");
+    if done_path.is_file() {
+        let bytes = std::fs::read(&done_path)?;
+        eprintln!("fold {fold}: done before, kept ({})", done_path.display());
+        return serde_json::from_slice(&bytes)
+            .with_context(|| format!("{}: unreadable", done_path.display()));
+    }
+    eprintln!("fold {fold}: training (checkpoints in {})", dir.display());
+    let model_dir = dir.join("model");
+    let checkpoint = dir.join("checkpoint");
+    let (saved, scores) = train_one(
+        encoder,
+        &args.common,
+        &args.recipe,
+        (ds, Some(fold), None),
+        Output {
+            model: &model_dir,
+            checkpoint: &checkpoint,
+            resume: true,
+        },
+    )?;
+    let (_, val_posts) = ds.fold_split(fold);
+    let preds = predict_all(&saved, &examples(&val_posts))?;
+    let oof = val_posts
+        .iter()
+        .zip(preds)
+        .map(|(p, q)| Oof {
+            id: p.id.clone(),
+            fold,
+            level: q.level,
+            level_probs: q.level_probs,
+            high_risk_prob: q.high_risk_prob,
+            high_risk: q.high_risk,
+        })
+        .collect();
+    let test = predict_all(&saved, &examples(&test_posts(ds)))?
+        .into_iter()
+        .map(|p| (p.high_risk_prob, p.level_probs))
+        .collect();
+    let done = FoldDone {
+        fold,
+        scores,
+        oof,
+        test,
+    };
+    std::fs::write(&done_path, serde_json::to_vec(&done)?)
+        .with_context(|| format!("writing {}", done_path.display()))?;
+    print_scores(&format!("fold {fold}"), &done.scores);
+    Ok(done)
+}
+
+fn encoder_cv(args: &Args, encoder: &Path) -> Result<()> {
+    if args.folds.iter().any(|&f| f > 4) {
+        bail!("--folds takes folds 0 to 4");
+    }
+    std::fs::create_dir_all(&args.runs).with_context(|| format!("creating {}", args.runs.display()))?;
+    let settings_path = args.runs.join("settings.json");
+    let settings = serde_json::to_value(super::finetune::config(&args.common, &args.recipe))?;
+    if let Ok(bytes) = std::fs::read(&settings_path) {
+        let before: Value = serde_json::from_slice(&bytes)?;
+        if before != settings {
+            bail!(
+                "{} holds a run with other settings; give another --runs directory",
+                args.runs.display()
+            );
+        }
+    } else {
+        std::fs::write(&settings_path, serde_json::to_vec_pretty(&settings)?)?;
+    }
+    let ds = data::read_labelled(&args.common.input.data)?;
+    for &fold in &args.folds {
+        run_fold(args, encoder, &ds, fold)?;
+    }
+    let done: Vec<FoldDone> = (0..5)
+        .filter(|f| fold_dir(&args.runs, *f).join("done.json").is_file())
+        .map(|f| run_fold(args, encoder, &ds, f))
+        .collect::<Result<_>>()?;
+    if done.len() < 5 {
+        println!(
+            "{} of 5 folds done; run again with the other folds for the out-of-fold summary",
+            done.len()
+        );
+        return Ok(());
+    }
+    summarise_encoder(args, &ds, &done)
+}
+
+fn summarise_encoder(args: &Args, ds: &data::Dataset, done: &[FoldDone]) -> Result<()> {
+    // OOF over all 999 posts, in file order.
+    let by_id: std::collections::HashMap<&str, &Oof> = done
+        .iter()
+        .flat_map(|d| d.oof.iter().map(|o| (o.id.as_str(), o)))
+        .collect();
+    let train_posts: Vec<&Post> = ds
+        .posts
+        .iter()
+        .filter(|p| p.split.as_deref() != Some("test"))
+        .collect();
+    let oof: Vec<&Oof> = train_posts
+        .iter()
+        .map(|p| {
+            by_id
+                .get(p.id.as_str())
+                .copied()
+                .with_context(|| format!("post {} has no OOF prediction", p.id))
+        })
+        .collect::<Result<_>>()?;
+    let train_examples: Vec<_> = train_posts.iter().map(|p| train::Example::from(*p)).collect();
+    let own_calls: Vec<Prediction> = oof
+        .iter()
+        .map(|o| {
+            let mut p = prediction(o.level_probs.clone(), o.high_risk_prob, 0.5);
+            p.high_risk = o.high_risk;
+            p
+        })
+        .collect();
+    let oof_scores = train::score(&train_examples, &own_calls);
+    let scored: Vec<(f32, usize)> = oof
+        .iter()
+        .zip(&train_posts)
+        .filter_map(|(o, p)| p.binary.map(|b| (o.high_risk_prob, b)))
+        .collect();
+    let oof_threshold = best_threshold(&scored);
+    let at_oof_threshold: Vec<Prediction> = oof
+        .iter()
+        .map(|o| prediction(o.level_probs.clone(), o.high_risk_prob, oof_threshold))
+        .collect();
+    let oof_scores_tuned = train::score(&train_examples, &at_oof_threshold);
+
+    let vals: Vec<Scores> = done.iter().filter_map(|d| d.scores.validation.clone()).collect();
+    let tests: Vec<Scores> = done.iter().filter_map(|d| d.scores.test.clone()).collect();
+    let watch: Vec<f64> = done.iter().filter_map(|d| d.scores.watch_flagged).collect();
+
+    // The fold models' average on the test split (mean probabilities, mean threshold).
+    let test = test_posts(ds);
+    let mean_threshold = done.iter().map(|d| d.scores.threshold).sum::<f32>() / 5.0;
+    let ensemble: Vec<Prediction> = (0..test.len())
+        .map(|i| {
+            let p_high = done.iter().map(|d| d.test[i].0).sum::<f32>() / 5.0;
+            let mut level = vec![0f32; sosrisk::labels::N_LEVELS];
+            for d in done {
+                for (s, v) in level.iter_mut().zip(&d.test[i].1) {
+                    *s += v / 5.0;
+                }
+            }
+            prediction(level, p_high, mean_threshold)
+        })
+        .collect();
+    let ensemble_scores = (!test.is_empty()).then(|| train::score(&examples(&test), &ensemble));
+
+    let protocol = FinalProtocol {
+        epochs: median(done.iter().map(|d| d.scores.best_epoch).collect()),
+        calibration: FixedCalibration {
+            temperatures: [
+                median(done.iter().map(|d| d.scores.temperatures[0]).collect()),
+                median(done.iter().map(|d| d.scores.temperatures[1]).collect()),
+            ],
+            threshold: oof_threshold,
+        },
+    };
+    let oof_flat: Vec<&Oof> = oof.clone();
+    std::fs::write(args.runs.join("oof.json"), serde_json::to_vec(&oof_flat)?)?;
+    let mut summary = json!({
+        "oof": oof_scores,
+        "oof_at_oof_threshold": { "threshold": oof_threshold, "scores": oof_scores_tuned },
+        "validation": summarise(&vals),
+        "test": summarise(&tests),
+        "fold_ensemble_test": ensemble_scores,
+        "watch_flagged": { "per_fold": watch, "mean": watch.iter().sum::<f64>() / watch.len().max(1) as f64 },
+        "best_epochs": done.iter().map(|d| d.scores.best_epoch).collect::<Vec<_>>(),
+        "final_protocol": protocol,
+        "settings": super::finetune::config(&args.common, &args.recipe),
+        "data_sha256": data::file_sha256(&args.common.input.data)?,
+    });
+    if args.soup {
+        summary["soup"] = soup(args, ds, &protocol)?;
+    }
+    std::fs::write(
+        args.runs.join("summary.json"),
+        serde_json::to_string_pretty(&summary)? + "\n",
+    )?;
+
+    println!(
+        "out-of-fold, all 999 posts (each fold model's own threshold): {}",
+        one_line(&oof_scores)
+    );
+    println!(
+        "out-of-fold at the OOF threshold {oof_threshold:.3}:             {}",
+        one_line(&oof_scores_tuned)
+    );
+    print_mean_table(&summary, "validation (per fold)");
+    if let Some(e) = &summary["fold_ensemble_test"].as_object() {
+        let _ = e;
+        println!(
+            "fold models' average on the test split: {}",
+            one_line(ensemble_scores.as_ref().expect("test rows"))
+        );
+    }
+    println!(
+        "ordinary texts flagged (held-out everyday train rows), mean over folds: {:.2} %",
+        summary["watch_flagged"]["mean"].as_f64().unwrap_or(f64::NAN) * 100.0
+    );
+    println!(
+        "final protocol: {} epochs, temperatures {:?}, threshold {:.3}",
+        protocol.epochs, protocol.calibration.temperatures, protocol.calibration.threshold
+    );
+    println!("written to {}", args.runs.join("summary.json").display());
+    Ok(())
+}
+
+/// The uniform soup of the fold models' f32 weights (each fold's best checkpoint), with the
+/// final protocol's calibration, saved quantised as `soup/` in the run directory and scored.
+fn soup(args: &Args, ds: &data::Dataset, protocol: &FinalProtocol) -> Result<Value> {
+    let encoder = args.encoder.as_ref().expect("encoder cv");
+    let device = args.common.backend.device();
+    let imported = sosrisk::import::ImportedEncoder::read(encoder)?;
+    let template = sosrisk::model::bert::BertClassifier::new(
+        imported.config.init(&device),
+        imported.config.hidden,
+        0.0,
+        &device,
+    );
+    let mut members = Vec::new();
+    for f in 0..5 {
+        let path = fold_dir(&args.runs, f).join("checkpoint").join("best.bpk");
+        members.push(sosrisk::finetune::load_checkpoint(&path, template.clone())?);
+    }
+    let souped = sosrisk::finetune::soup::soup(&members);
+    let cfg = super::finetune::config(&args.common, &args.recipe);
+    let parts = sosrisk::finetune::EncoderParts {
+        bert: imported.config.clone(),
+        source: imported.source.clone(),
+        tokenizer: sosrisk::tokenize::PieceTokenizer::new(
+            imported.tokenizer,
+            sosrisk::import::QUERY_PREFIX,
+            cfg.max_tokens,
+        ),
+        max_tokens: cfg.max_tokens,
+    };
+    let clf = sosrisk::finetune::assemble(souped, parts, protocol.calibration, &device);
+    let out = args.runs.join("soup");
+    let training = json!({
+        "soup_of": (0..5).map(|f| fold_model_dir(&args.runs, f).display().to_string()).collect::<Vec<_>>(),
+        "settings": cfg,
+        "final_protocol": protocol,
+        "quantisation": sosrisk::quant::DEFAULT_POLICY,
+        "sosrisk_version": env!("CARGO_PKG_VERSION"),
+    });
+    artifact::save(&out, &clf, training)?;
+    let saved = artifact::load(&out, &device)?;
+    let test = test_scores(&saved, ds)?;
+    let pools = super::finetune::Pools::read(&args.recipe, &args.common, None)?;
+    let watch = (!pools.watch.is_empty())
+        .then(|| predict_all(&saved, &pools.watch).map(|p| flagged(&p)))
+        .transpose()?;
+    if let Some(t) = &test {
+        println!("soup of the 5 fold models, test: {}", one_line(t));
+    }
+    Ok(json!({ "dir": out.display().to_string(), "test": test, "watch_flagged": watch }))
+}

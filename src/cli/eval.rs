@@ -1,0 +1,114 @@
+//! `sosrisk eval`: one model, or the average of several, on a labelled CSV.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use sosrisk::artifact;
+use sosrisk::data::{self, Post};
+use sosrisk::infer::Prediction;
+use sosrisk::metrics::Scores;
+use sosrisk::report::EvalReport;
+use sosrisk::train;
+
+use super::shared::{Backend, DEFAULT_DATA, DEFAULT_MODEL, evaluate, examples};
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// Model directory; repeat it to evaluate the average of several models (e.g. the fold
+    /// models of a cross-validation), each member's score printed too.
+    #[arg(long = "model", default_value = DEFAULT_MODEL)]
+    pub models: Vec<PathBuf>,
+    #[arg(long, default_value = DEFAULT_DATA)]
+    pub data: PathBuf,
+    /// Only rows whose split column has this value (e.g. test).
+    #[arg(long)]
+    pub split: Option<String>,
+    /// Print a JSON report instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write report.md, report.json and SVG plots into this directory.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "flex")]
+    pub backend: Backend,
+}
+
+/// Scores the average of several models' predictions (`Prediction::average`), printing each
+/// member's own binary and weighted F1 to stderr on the way.
+pub fn evaluate_average(
+    models: &[PathBuf],
+    posts: &[Post],
+    backend: Backend,
+) -> Result<(Scores, Vec<Prediction>)> {
+    let mut members = Vec::with_capacity(models.len());
+    for model in models {
+        let clf = artifact::load(model, &backend.device())?;
+        let (scores, preds) = evaluate(&clf, posts)?;
+        eprintln!(
+            "{}: binary F1 {} | level weighted F1 {:.4}",
+            model.display(),
+            scores.binary_f1.map_or("n/a".into(), |f| format!("{f:.4}")),
+            scores.level_weighted_f1
+        );
+        members.push((preds, clf.manifest.binary_threshold));
+    }
+    let preds: Vec<Prediction> = (0..posts.len())
+        .map(|i| {
+            let of_text: Vec<(&Prediction, f32)> = members.iter().map(|(p, t)| (&p[i], *t)).collect();
+            Prediction::average(&of_text)
+        })
+        .collect();
+    Ok((train::score(&examples(posts), &preds), preds))
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let mut ds = data::read_labelled(&args.data)?;
+    if let Some(split) = &args.split {
+        ds = ds.only_split(split)?;
+    }
+    let (scores, preds) = match args.models.as_slice() {
+        [model] => evaluate(&artifact::load(model, &args.backend.device())?, &ds.posts)?,
+        models => evaluate_average(models, &ds.posts, args.backend)?,
+    };
+    let level_true: Vec<usize> = ds.posts.iter().map(|p| p.level).collect();
+    let level_pred: Vec<usize> = preds.iter().map(|p| p.level).collect();
+    let (bt, bp): (Vec<usize>, Vec<usize>) = ds
+        .posts
+        .iter()
+        .zip(&preds)
+        .filter_map(|(p, q)| p.binary.map(|b| (b, usize::from(q.high_risk))))
+        .unzip();
+    let data_name = match &args.split {
+        Some(s) => format!("{} (split = {s})", args.data.display()),
+        None => args.data.display().to_string(),
+    };
+    let report = EvalReport::new(
+        scores,
+        (
+            args.models
+                .iter()
+                .map(|m| m.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" + "),
+            data_name,
+            data::file_sha256(&args.data)?,
+        ),
+        (&level_true, &level_pred),
+        ds.has_binary.then_some((&bt[..], &bp[..])),
+    );
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.table());
+    }
+    if let Some(dir) = &args.report {
+        report
+            .write_dir(dir)
+            .with_context(|| format!("writing the report to {}", dir.display()))?;
+        if !args.json {
+            println!("\nreport written to {}", dir.display());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,449 @@
+//! `sosrisk finetune`: one encoder model, on four folds with the fifth for selection and
+//! calibration, or on all five with everything fixed from a cross-validation (`--final-from`).
+//! Also the recipe options and the one-fold training that `cv --encoder` repeats per fold.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use sosrisk::artifact;
+use sosrisk::data::{self, Post};
+use sosrisk::finetune::{Checkpoints, Distill, FinetuneConfig, FixedCalibration, Soft, Splits};
+use sosrisk::infer::{Classifier, Prediction};
+use sosrisk::metrics::Scores;
+use sosrisk::train::{Example, Rng};
+
+use super::shared::{examples, one_line, test_posts, test_scores};
+use super::train::Common;
+
+pub const DEFAULT_EVERYDAY: &str = "../shared/data/everyday/everyday.csv";
+
+/// The encoder's own training options.
+#[derive(clap::Args, Debug, Clone)]
+#[command(next_help_heading = "Encoder fine-tuning")]
+pub struct Recipe {
+    /// Tokens read per text (posts: p99 about 100).
+    #[arg(long, default_value_t = 160)]
+    pub max_tokens: usize,
+    /// Train the heads only.
+    #[arg(long)]
+    pub freeze_encoder: bool,
+    /// The heads' learning rate as a multiple of --lr.
+    #[arg(long, default_value_t = 1.0)]
+    pub head_lr_scale: f64,
+    /// Ordinary texts (level 0, low risk) to learn from: the train split of this CSV.
+    #[arg(long, default_value = DEFAULT_EVERYDAY)]
+    pub everyday: PathBuf,
+    /// Rows of ordinary texts in every batch (0: none).
+    #[arg(long, default_value_t = 0)]
+    pub everyday_per_batch: usize,
+    /// How many ordinary texts the pool holds (a fixed sample of the train split).
+    #[arg(long, default_value_t = 3000)]
+    pub everyday_rows: usize,
+    /// Ordinary texts held out of the pool whose flagged share is reported every epoch.
+    #[arg(long, default_value_t = 500)]
+    pub watch: usize,
+    /// Posts written by GPT-4 to the level definitions (the augmentation pool) in every batch;
+    /// rows prompted with validation posts are left out.
+    #[arg(long, default_value_t = 0)]
+    pub generated_per_batch: usize,
+    /// Weight of the pools' loss relative to the posts'.
+    #[arg(long, default_value_t = 0.5)]
+    pub pool_weight: f64,
+    /// Distil from the fold models of this `cv --encoder` run directory: each validated run
+    /// learns from the fold model that never saw its validation fold, a final run from all five.
+    #[arg(long)]
+    pub teacher: Option<PathBuf>,
+    /// Share of the loss from the teacher's probabilities.
+    #[arg(long, default_value_t = 0.5)]
+    pub distill_alpha: f64,
+    #[arg(long, default_value_t = 2.0)]
+    pub distill_temperature: f64,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// Encoder directory written by `sosrisk import`.
+    #[arg(long, default_value = "runs/e5")]
+    pub encoder: PathBuf,
+    #[command(flatten)]
+    pub common: Common,
+    #[command(flatten)]
+    pub recipe: Recipe,
+    #[arg(long, default_value_t = 3, conflicts_with = "final_from")]
+    pub val_fold: usize,
+    /// Train on all five folds, with the epoch count, temperatures and threshold that this
+    /// `cv --encoder` run directory's out-of-fold predictions fixed (its summary.json).
+    #[arg(long)]
+    pub final_from: Option<PathBuf>,
+    /// Output model directory.
+    #[arg(long, default_value = "runs/e5-model")]
+    pub out: PathBuf,
+    /// Keep a checkpoint here after every epoch (default: OUT/../NAME.checkpoint).
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Continue from the checkpoint, if there is one.
+    #[arg(long)]
+    pub resume: bool,
+}
+
+/// The settings of a run from the command line (encoder defaults where a flag is absent).
+pub fn config(common: &Common, recipe: &Recipe) -> FinetuneConfig {
+    let d = FinetuneConfig::default();
+    let mut pools = Vec::new();
+    if recipe.everyday_per_batch > 0 {
+        pools.push(recipe.everyday_per_batch);
+    }
+    if recipe.generated_per_batch > 0 {
+        pools.push(recipe.generated_per_batch);
+    }
+    FinetuneConfig {
+        seed: common.seed.unwrap_or(d.seed),
+        epochs: common.epochs.unwrap_or(d.epochs),
+        patience: common.patience.unwrap_or(4),
+        batch_size: common.batch_size.unwrap_or(d.batch_size),
+        learning_rate: common.lr.unwrap_or(d.learning_rate),
+        weight_decay: common.weight_decay.unwrap_or(d.weight_decay),
+        dropout: common.dropout.unwrap_or(d.dropout),
+        max_tokens: recipe.max_tokens,
+        freeze_encoder: recipe.freeze_encoder,
+        head_lr_scale: recipe.head_lr_scale,
+        pool_per_batch: pools,
+        pool_weight: recipe.pool_weight,
+        distill: recipe.teacher.as_ref().map(|_| Distill {
+            alpha: recipe.distill_alpha,
+            temperature: recipe.distill_temperature,
+        }),
+        ..d
+    }
+}
+
+/// Which of its levels a generated post's binary label can be read from: where SOS-1K's own
+/// labels agree with the level at least 89 % of the time (levels 0–2 and 4 low, 7–10 high);
+/// levels 3, 5 and 6 stay unlabelled.
+fn generated_binary(level: usize) -> Option<usize> {
+    match level {
+        0..=2 | 4 => Some(0),
+        7..=10 => Some(1),
+        _ => None,
+    }
+}
+
+/// The extra texts of a run: the ordinary-text pool, its held-out watch set, and generated posts.
+pub struct Pools {
+    pub everyday: Vec<Example>,
+    pub watch: Vec<Example>,
+    pub generated: Vec<Example>,
+}
+
+impl Pools {
+    pub fn read(recipe: &Recipe, common: &Common, val_fold: Option<usize>) -> Result<Self> {
+        let (mut everyday, mut watch) = (Vec::new(), Vec::new());
+        if recipe.everyday_per_batch > 0 || recipe.watch > 0 {
+            let ds = data::read_labelled(&recipe.everyday)
+                .with_context(|| "the ordinary-text pool (--everyday)".to_string())?;
+            let mut train: Vec<&Post> = ds
+                .posts
+                .iter()
+                .filter(|p| p.split.as_deref() == Some("train"))
+                .collect();
+            // A fixed sample, whatever the seed: the watch set never changes between runs.
+            Rng(0x5eed_e7e2).shuffle(&mut train);
+            let as_low = |p: &&Post| Example {
+                text: p.text.clone(),
+                level: 0,
+                binary: Some(0),
+            };
+            watch = train.iter().take(recipe.watch).map(as_low).collect();
+            if recipe.everyday_per_batch > 0 {
+                everyday = train
+                    .iter()
+                    .skip(recipe.watch)
+                    .take(recipe.everyday_rows)
+                    .map(as_low)
+                    .collect();
+            }
+        }
+        let mut generated = Vec::new();
+        if recipe.generated_per_batch > 0 {
+            let path = common.input.augmentation_path();
+            generated = data::read_augmentation(&path)?
+                .into_iter()
+                .filter(|r| {
+                    r.method == "llm_generation_gpt4" && r.source_fold.is_some_and(|f| Some(f) != val_fold)
+                })
+                .map(|r| Example {
+                    binary: generated_binary(r.level),
+                    text: r.text,
+                    level: r.level,
+                })
+                .collect();
+        }
+        Ok(Self {
+            everyday,
+            watch,
+            generated,
+        })
+    }
+
+    /// The pools in the order [`config`] lists their per-batch counts.
+    fn in_order<'a>(
+        &'a self,
+        recipe: &Recipe,
+        soft: &'a [Option<Vec<Soft>>; 2],
+    ) -> Vec<(&'a [Example], Option<&'a [Soft]>)> {
+        let mut pools = Vec::new();
+        if recipe.everyday_per_batch > 0 {
+            pools.push((self.everyday.as_slice(), soft[0].as_deref()));
+        }
+        if recipe.generated_per_batch > 0 {
+            pools.push((self.generated.as_slice(), soft[1].as_deref()));
+        }
+        pools
+    }
+}
+
+/// The fold models of a `cv --encoder` run, as a teacher.
+pub struct Teacher {
+    models: Vec<Classifier>,
+    thresholds: Vec<f32>,
+}
+
+impl Teacher {
+    /// Fold `val_fold`'s model alone (it never saw that fold), or all five for a final run.
+    pub fn load(dir: &Path, val_fold: Option<usize>, device: &burn::prelude::Device) -> Result<Self> {
+        let folds: Vec<usize> = match val_fold {
+            Some(f) => vec![f],
+            None => (0..5).collect(),
+        };
+        let mut models = Vec::new();
+        for f in folds {
+            let path = super::cv::fold_model_dir(dir, f);
+            models.push(artifact::load(&path, device).with_context(|| format!("teacher fold {f}"))?);
+        }
+        let thresholds = models.iter().map(|m| m.manifest.binary_threshold).collect();
+        Ok(Self { models, thresholds })
+    }
+
+    /// The teacher's mean probabilities for each text, softened at `temperature`.
+    pub fn targets(&self, examples: &[Example], temperature: f64) -> Result<Vec<Soft>> {
+        let per_model: Vec<Vec<Prediction>> = self
+            .models
+            .iter()
+            .map(|m| predict_all(m, examples))
+            .collect::<Result<_>>()?;
+        Ok((0..examples.len())
+            .map(|i| {
+                let members: Vec<(&Prediction, f32)> = per_model
+                    .iter()
+                    .zip(&self.thresholds)
+                    .map(|(p, &t)| (&p[i], t))
+                    .collect();
+                let mean = Prediction::average(&members);
+                Soft::soften(&mean.level_probs, mean.high_risk_prob, temperature)
+            })
+            .collect())
+    }
+}
+
+/// Predictions for every example, in order.
+pub fn predict_all(clf: &Classifier, examples: &[Example]) -> Result<Vec<Prediction>> {
+    sosrisk::train::evaluate(clf, examples)
+        .map(|(_, p)| p)
+        .map_err(|(i, e)| anyhow::anyhow!("text {i} of {}: {e}", examples.len()))
+}
+
+/// Share of `preds` flagged: high risk, or a level of 4 or more (a suicidal wish).
+pub fn flagged(preds: &[Prediction]) -> f64 {
+    preds.iter().filter(|p| p.high_risk || p.level >= 4).count() as f64 / preds.len().max(1) as f64
+}
+
+/// Where one run's files go.
+pub struct Output<'a> {
+    pub model: &'a Path,
+    pub checkpoint: &'a Path,
+    pub resume: bool,
+}
+
+/// What one run measured on its saved (quantised) model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunScores {
+    pub best_epoch: usize,
+    pub validation: Option<Scores>,
+    pub test: Option<Scores>,
+    /// Share of the held-out ordinary texts flagged.
+    pub watch_flagged: Option<f64>,
+    pub temperatures: [f32; 2],
+    pub threshold: f32,
+}
+
+/// Trains one model (validated on `val_fold`, or on all folds with `fixed` calibration), saves
+/// it quantised, reads it back and scores it: the saved weights are what ships.
+pub fn train_one(
+    encoder: &Path,
+    common: &Common,
+    recipe: &Recipe,
+    (ds, val_fold, fixed): (&data::Dataset, Option<usize>, Option<FixedCalibration>),
+    out: Output,
+) -> Result<(Classifier, RunScores)> {
+    let (train_posts, val_posts): (Vec<Post>, Vec<Post>) = match val_fold {
+        Some(f) if f > 4 => bail!("--val-fold must be 0 to 4, got {f}"),
+        Some(f) => ds.fold_split(f),
+        None => (
+            ds.posts
+                .iter()
+                .filter(|p| p.split.as_deref() != Some("test"))
+                .cloned()
+                .collect(),
+            Vec::new(),
+        ),
+    };
+    let test = test_posts(ds);
+    let device = common.backend.device();
+    let mut cfg = config(common, recipe);
+    cfg.fixed_calibration = fixed;
+    let train = common.input.training_examples(&train_posts, val_fold)?;
+    let pools = Pools::read(recipe, common, val_fold)?;
+    let (train_soft, pool_soft) = match &recipe.teacher {
+        Some(dir) => {
+            let teacher = Teacher::load(dir, val_fold, &device)?;
+            let t = recipe.distill_temperature;
+            eprintln!("teacher: scoring {} posts and the pools …", train.len());
+            (
+                Some(teacher.targets(&train, t)?),
+                [
+                    (recipe.everyday_per_batch > 0)
+                        .then(|| teacher.targets(&pools.everyday, t))
+                        .transpose()?,
+                    (recipe.generated_per_batch > 0)
+                        .then(|| teacher.targets(&pools.generated, t))
+                        .transpose()?,
+                ],
+            )
+        }
+        None => (None, [None, None]),
+    };
+    let finetuned = sosrisk::finetune::finetune(
+        encoder,
+        Splits {
+            train: &train,
+            train_soft: train_soft.as_deref(),
+            val: &examples(&val_posts),
+            test: &examples(&test),
+            pools: pools.in_order(recipe, &pool_soft),
+            watch: &pools.watch,
+        },
+        &cfg,
+        &device,
+        Some(Checkpoints {
+            dir: out.checkpoint,
+            resume: out.resume,
+        }),
+        !common.quiet,
+    )?;
+    let report = &finetuned.report;
+    let training = json!({
+        "settings": cfg,
+        "backend": common.backend.name(),
+        "data": common.input.info(&val_fold.into_iter().collect::<Vec<_>>())?,
+        "everyday": (recipe.everyday_per_batch > 0).then(|| recipe.everyday.display().to_string()),
+        "teacher": recipe.teacher.as_ref().map(|t| t.display().to_string()),
+        "encoder": finetuned.classifier.manifest.training["encoder_source"],
+        "best_epoch": report.best_epoch,
+        "quantisation": sosrisk::quant::DEFAULT_POLICY,
+        "sosrisk_version": env!("CARGO_PKG_VERSION"),
+    });
+    artifact::save(out.model, &finetuned.classifier, training.clone())?;
+    let saved = artifact::load(out.model, &device)?;
+    let val = if val_posts.is_empty() {
+        None
+    } else {
+        Some(super::shared::evaluate(&saved, &val_posts)?.0)
+    };
+    let test = test_scores(&saved, ds)?;
+    let watch_flagged = (!pools.watch.is_empty())
+        .then(|| predict_all(&saved, &pools.watch).map(|p| flagged(&p)))
+        .transpose()?;
+    let scores = RunScores {
+        best_epoch: report.best_epoch,
+        validation: val.clone(),
+        test: test.clone(),
+        watch_flagged,
+        temperatures: match &saved.manifest.architecture {
+            sosrisk::infer::Architecture::Encoder(spec) => spec.temperatures,
+            _ => [1.0, 1.0],
+        },
+        threshold: saved.manifest.binary_threshold,
+    };
+    let metrics = json!({
+        "validation": val,
+        "test": test,
+        "watch_flagged": watch_flagged,
+        "argmax_threshold_half": { "validation": report.validation, "test": report.test },
+        "calibration": report.calibration.as_ref().map(|c| json!({ "level": c[0], "binary": c[1] })).unwrap_or(Value::Null),
+        "binary_threshold": report.binary_threshold,
+        "epochs": report.epochs,
+    });
+    let empty = Scores::of_predictions(&[], &[]);
+    let card = artifact::model_card(
+        &saved.manifest,
+        &training,
+        val.as_ref().unwrap_or(&empty),
+        test.as_ref(),
+    );
+    artifact::write_reports(out.model, &metrics, &card)?;
+    Ok((saved, scores))
+}
+
+pub fn print_scores(what: &str, s: &RunScores) {
+    if let Some(v) = &s.validation {
+        println!("{what} validation: {}", one_line(v));
+    }
+    if let Some(t) = &s.test {
+        println!("{what} test:       {}", one_line(t));
+    }
+    if let Some(w) = s.watch_flagged {
+        println!(
+            "{what} ordinary texts flagged (held-out everyday train rows): {:.2} %",
+            w * 100.0
+        );
+    }
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let ds = data::read_labelled(&args.common.input.data)?;
+    let checkpoint = args
+        .checkpoint
+        .clone()
+        .unwrap_or_else(|| args.out.with_extension("checkpoint"));
+    let mut common = args.common.clone();
+    let (val_fold, fixed) = match &args.final_from {
+        None => (Some(args.val_fold), None),
+        Some(dir) => {
+            let protocol = super::cv::FinalProtocol::read(dir)?;
+            if common.epochs.is_none() {
+                common.epochs = Some(protocol.epochs);
+            }
+            eprintln!(
+                "final protocol from {}: {} epochs, temperatures {:?}, threshold {:.3}",
+                dir.display(),
+                common.epochs.unwrap_or(protocol.epochs),
+                protocol.calibration.temperatures,
+                protocol.calibration.threshold
+            );
+            (None, Some(protocol.calibration))
+        }
+    };
+    let out = Output {
+        model: &args.out,
+        checkpoint: &checkpoint,
+        resume: args.resume,
+    };
+    let (_, scores) = train_one(&args.encoder, &common, &args.recipe, (&ds, val_fold, fixed), out)?;
+    println!("best epoch {}", scores.best_epoch);
+    print_scores("", &scores);
+    println!("model written to {}", args.out.display());
+    Ok(())
+}

@@ -1,0 +1,132 @@
+//! `sosrisk predict`: classify texts from an argument, a file or standard input.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+
+use sosrisk::artifact;
+use sosrisk::infer::Prediction;
+use sosrisk::labels::{self, N_LEVELS};
+
+use super::shared::{Backend, DEFAULT_MODEL, read_texts};
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// The text to classify.
+    pub text: Option<String>,
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    #[arg(long, default_value = DEFAULT_MODEL)]
+    pub model: PathBuf,
+    /// One JSON object per text.
+    #[arg(long)]
+    pub json: bool,
+    /// Also say which characters drove P(high risk): each one's effect when left out.
+    #[arg(long)]
+    pub explain: bool,
+    #[arg(long, value_enum, default_value = "flex")]
+    pub backend: Backend,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let Args {
+        text,
+        file,
+        model,
+        json,
+        explain,
+        backend,
+    } = args;
+    let texts: Vec<(String, String)> = match (text, file.as_deref()) {
+        (Some(_), Some(_)) => bail!("give either a text or --file, not both"),
+        (Some(t), None) => vec![("the text argument".into(), t)],
+        (None, Some(f)) => read_texts(f)?,
+        (None, None) => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .context("reading standard input")?;
+            let all = String::from_utf8(buf).map_err(|e| {
+                anyhow::anyhow!(
+                    "standard input is not valid UTF-8 (at byte {})",
+                    e.utf8_error().valid_up_to()
+                )
+            })?;
+            all.lines()
+                .enumerate()
+                .filter(|(_, l)| !sosrisk::text::is_blank(l))
+                .map(|(i, l)| (format!("standard input, line {}", i + 1), l.to_string()))
+                .collect()
+        }
+    };
+    if texts.is_empty() {
+        bail!("no text to classify");
+    }
+    let clf = artifact::load(&model, &backend.device())?;
+    for chunk in texts.chunks(64) {
+        let refs: Vec<&str> = chunk.iter().map(|(_, t)| t.as_str()).collect();
+        let preds = clf
+            .predict(&refs)
+            .map_err(|(i, e)| anyhow::anyhow!("{}: {e}", chunk[i].0))?;
+        for (mut pred, (from, text)) in preds.into_iter().zip(chunk) {
+            if explain {
+                let weights = clf
+                    .explain(text, &pred)
+                    .map_err(|e| anyhow::anyhow!("{from}: {e}"))?;
+                pred.attribution = Some(weights);
+            }
+            if json {
+                println!("{}", serde_json::to_string(&pred)?);
+            } else {
+                print_prediction(&pred, text, texts.len() == 1);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_prediction(p: &Prediction, text: &str, detailed: bool) {
+    println!(
+        "level {} ({}, p = {:.3}) | {} risk (p(high) = {:.3}){}",
+        p.level,
+        p.band,
+        p.level_probs[p.level],
+        labels::binary_name(usize::from(p.high_risk)),
+        p.high_risk_prob,
+        if p.truncated {
+            format!(" | only the first {} characters were read", p.chars_used)
+        } else {
+            String::new()
+        }
+    );
+    if detailed {
+        for level in 0..N_LEVELS {
+            let prob = p.level_probs[level];
+            let bar = "█".repeat((prob * 40.0).round() as usize);
+            println!(
+                "  {level:>2} {prob:5.3} {bar:<40} {}",
+                labels::LEVEL_DESCRIPTIONS[level]
+            );
+        }
+        println!("A screening aid, not a diagnosis.");
+    }
+    if let Some(weights) = &p.attribution {
+        let mut ranked: Vec<(char, f32)> = text.chars().zip(weights.iter().copied()).collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let top: Vec<String> = ranked
+            .iter()
+            .filter(|(_, w)| *w > 0.0)
+            .take(8)
+            .map(|(c, w)| format!("{c} {w:+.3}"))
+            .collect();
+        println!(
+            "  raised P(high) most (P(high) minus P(high) without the character): {}",
+            if top.is_empty() {
+                "none".into()
+            } else {
+                top.join(", ")
+            }
+        );
+    }
+}
