@@ -299,6 +299,101 @@ pub fn read_text_column(path: &Path) -> Result<Vec<(u64, String)>, DataError> {
     Ok(texts)
 }
 
+/// What a screening tool must do with a text of a screening set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expect {
+    /// A statement of risk: it must be flagged.
+    Flag,
+    /// No risk: flagging it is a false alarm.
+    None,
+}
+
+/// One text of a screening set: the robustness sets (`id,group,risk,text`) or any labelled
+/// file with a `group` or `source` column (the everyday pool: `source`).
+#[derive(Debug, Clone)]
+pub struct ScreeningText {
+    pub id: String,
+    pub text: String,
+    pub group: String,
+    pub expect: Option<Expect>,
+}
+
+/// Reads a screening set: `id` and `text`, the group from `group` (else `source`, else "all"),
+/// what is expected from `risk` (`flag` or `none`), else from the labels: level ≤ 3 with binary
+/// 0 is `none` (no suicidal wish, low risk). `split` keeps only the rows of that split.
+pub fn read_screening(path: &Path, split: Option<&str>) -> Result<Vec<ScreeningText>, DataError> {
+    let mut rows = Vec::new();
+    each_record(
+        path,
+        &["id", "text"],
+        &["group", "source", "risk", "level", "binary", "split"],
+        |cols, record, line| {
+            if split.is_some_and(|s| cols.get(record, "split") != Some(s)) {
+                return Ok(());
+            }
+            let text = cols.get(record, "text").unwrap_or("");
+            if crate::text::is_blank(text) {
+                return Err(DataError::EmptyText {
+                    path: path.into(),
+                    line,
+                });
+            }
+            let expect = match cols.get(record, "risk") {
+                Some("flag") => Some(Expect::Flag),
+                Some("none") => Some(Expect::None),
+                Some("") | None => {
+                    let level = optional_label(path, line, "level", cols.get(record, "level"), N_LEVELS)?;
+                    let binary = optional_label(path, line, "binary", cols.get(record, "binary"), 2)?;
+                    match (level, binary) {
+                        (Some(l), Some(0)) if l <= 3 => Some(Expect::None),
+                        _ => None,
+                    }
+                }
+                Some(other) => {
+                    return Err(DataError::BadValue {
+                        path: path.into(),
+                        line,
+                        column: "risk",
+                        value: other.chars().take(20).collect(),
+                        expected: "flag or none".into(),
+                    });
+                }
+            };
+            let group = cols
+                .get(record, "group")
+                .or_else(|| cols.get(record, "source"))
+                .filter(|g| !g.is_empty())
+                .unwrap_or("all");
+            rows.push(ScreeningText {
+                id: cols.get(record, "id").unwrap_or("").to_string(),
+                text: text.to_string(),
+                group: group.to_string(),
+                expect,
+            });
+            Ok(())
+        },
+    )?;
+    if rows.is_empty() {
+        return Err(DataError::NoRows {
+            path: path.into(),
+            filter: split.map_or(String::new(), |s| format!(" with split = {s:?}")),
+        });
+    }
+    Ok(rows)
+}
+
+/// Whether the CSV's header names a column (BOM and spaces ignored).
+pub fn has_column(path: &Path, column: &str) -> Result<bool, DataError> {
+    let bytes = read(path)?;
+    let mut reader = reader(&bytes);
+    let mut lines = Lines::new(&bytes);
+    let headers = reader.headers().map_err(|e| csv_error(path, e, &mut lines))?;
+    Ok(headers
+        .iter()
+        .any(|h| h.trim_start_matches('\u{feff}').trim() == column))
+}
+
 /// One row of the augmentation pool.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AugmentedPost {

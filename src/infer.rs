@@ -406,23 +406,26 @@ impl Classifier {
         }
     }
 
-    fn finish(&self, used: &[(usize, bool)], level: &[f32], binary: &[f32]) -> Vec<Prediction> {
+    /// The predictions of a batch, each screened by the safety net over its whole text.
+    fn finish(
+        &self,
+        texts: &[&str],
+        used: &[(usize, bool)],
+        level: &[f32],
+        binary: &[f32],
+    ) -> Vec<Prediction> {
         used.iter()
             .enumerate()
             .map(|(i, &(chars_used, truncated))| {
                 let level_probs = level[i * N_LEVELS..(i + 1) * N_LEVELS].to_vec();
-                let best = argmax(&level_probs);
                 let high_risk_prob = binary[i * 2 + HIGH_RISK];
-                Prediction {
-                    level: best,
-                    band: labels::band(best).into(),
+                Prediction::from_probabilities(
                     level_probs,
-                    high_risk: high_risk_prob >= self.manifest.binary_threshold,
                     high_risk_prob,
-                    chars_used,
-                    truncated,
-                    attribution: None,
-                }
+                    self.manifest.binary_threshold,
+                    (chars_used, truncated),
+                )
+                .screen(texts[i])
             })
             .collect()
     }
@@ -446,7 +449,7 @@ impl Classifier {
                 .expect("f32 probabilities");
             out.put(&idx, &level, &binary);
         }
-        Ok(self.finish(&prepared.used, &out.level, &out.binary))
+        Ok(self.finish(texts, &prepared.used, &out.level, &out.binary))
     }
 
     /// Why `prediction` (this classifier's, for `text`) came out as it did: for each character
@@ -501,7 +504,7 @@ impl Classifier {
             let binary = binary.try_into_vec::<f32>().expect("f32 probabilities");
             out.put(&idx, &level, &binary);
         }
-        Ok(self.finish(&prepared.used, &out.level, &out.binary))
+        Ok(self.finish(texts, &prepared.used, &out.level, &out.binary))
     }
 }
 

@@ -6,11 +6,13 @@
 //! the page's own wasm leaves it out and asks the worker, which has it. The native-only modules
 //! read files, train and write reports.
 
+pub mod assessment;
 pub mod error;
 pub mod labels;
 pub mod lines;
 pub mod metrics;
 pub mod prediction;
+pub mod safety_net;
 pub mod text;
 
 #[cfg(feature = "model")]
@@ -36,6 +38,8 @@ pub mod finetune;
 pub mod import;
 #[cfg(all(not(target_family = "wasm"), feature = "model"))]
 pub mod report;
+#[cfg(all(not(target_family = "wasm"), feature = "model"))]
+pub mod screening;
 #[cfg(all(not(target_family = "wasm"), feature = "model"))]
 pub mod train;
 

@@ -3,7 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What the model says about one text.
+use crate::assessment::{Call, Reason, assess};
+use crate::safety_net::{self, Hit};
+
+/// What the model says about one text, and the one answer shown for it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Prediction {
     /// Most probable level, 0–10.
@@ -21,6 +24,12 @@ pub struct Prediction {
     /// P(high risk) drops when that character is left out (negative: it lowered the risk).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attribution: Option<Vec<f32>>,
+    /// The safety net's phrase in the text, if any ([`crate::safety_net`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phrase: Option<Hit>,
+    /// The answer for the text, and why ([`crate::assessment`]).
+    pub call: Call,
+    pub reason: Reason,
 }
 
 /// Index of the largest value (the first of equals); 0 for an empty slice.
@@ -35,6 +44,45 @@ pub fn argmax(values: &[f32]) -> usize {
 }
 
 impl Prediction {
+    /// The prediction for these probabilities (level and P(high)) at `threshold`, before the
+    /// safety net has read the text ([`Self::screen`]).
+    pub fn from_probabilities(
+        level_probs: Vec<f32>,
+        high_risk_prob: f32,
+        threshold: f32,
+        (chars_used, truncated): (usize, bool),
+    ) -> Self {
+        let level = argmax(&level_probs);
+        let high_risk = high_risk_prob >= threshold;
+        let (call, reason) = assess(level, high_risk, false);
+        Self {
+            level,
+            band: crate::labels::band(level).into(),
+            level_probs,
+            high_risk,
+            high_risk_prob,
+            chars_used,
+            truncated,
+            attribution: None,
+            phrase: None,
+            call,
+            reason,
+        }
+    }
+
+    /// Runs the safety net over the whole of `text` (also what the model did not read) and
+    /// settles the call.
+    pub fn screen(mut self, text: &str) -> Self {
+        self.phrase = safety_net::find(text);
+        (self.call, self.reason) = assess(self.level, self.high_risk, self.phrase.is_some());
+        self
+    }
+
+    /// Whether the answer is anything but low (high, or review).
+    pub fn flagged(&self) -> bool {
+        self.call != Call::Low
+    }
+
     /// Averages several models' predictions of the same text: the mean of their level and
     /// high-risk probabilities, judged against the mean of their binary thresholds (each chosen
     /// on its own validation folds, so the rule is fixed before any test text is seen).
@@ -50,18 +98,16 @@ impl Prediction {
         }
         let high_risk_prob = members.iter().map(|(p, _)| p.high_risk_prob).sum::<f32>() / n;
         let threshold = members.iter().map(|(_, t)| t).sum::<f32>() / n;
-        let level = argmax(&level_probs);
-        Prediction {
-            level,
-            band: crate::labels::band(level).into(),
-            level_probs,
-            high_risk: high_risk_prob >= threshold,
-            high_risk_prob,
-            // Members may read different amounts of a long text (their tokenizers differ).
-            chars_used: members.iter().map(|(p, _)| p.chars_used).min().unwrap_or(0),
-            truncated: members.iter().any(|(p, _)| p.truncated),
-            attribution: None,
-        }
+        // Members may read different amounts of a long text (their tokenizers differ).
+        let used = (
+            members.iter().map(|(p, _)| p.chars_used).min().unwrap_or(0),
+            members.iter().any(|(p, _)| p.truncated),
+        );
+        let mut avg = Self::from_probabilities(level_probs, high_risk_prob, threshold, used);
+        // The same text for every member, so the same phrase.
+        avg.phrase = first.phrase.clone();
+        (avg.call, avg.reason) = assess(avg.level, avg.high_risk, avg.phrase.is_some());
+        avg
     }
 }
 
@@ -70,16 +116,7 @@ mod tests {
     use super::*;
 
     fn prediction(level_probs: Vec<f32>, high_risk_prob: f32, chars_used: usize) -> Prediction {
-        Prediction {
-            level: argmax(&level_probs),
-            band: String::new(),
-            level_probs,
-            high_risk: false,
-            high_risk_prob,
-            chars_used,
-            truncated: false,
-            attribution: None,
-        }
+        Prediction::from_probabilities(level_probs, high_risk_prob, 1.0, (chars_used, false))
     }
 
     #[test]
@@ -98,5 +135,18 @@ mod tests {
         assert_eq!(avg.chars_used, 8);
         let lone = Prediction::average(&[(&a, 0.35)]);
         assert_eq!((lone.level, lone.high_risk), (0, false));
+    }
+
+    #[test]
+    fn the_safety_net_turns_a_low_call_into_review_with_its_phrase() {
+        // Synthetic text, written for this test.
+        let mut probs = vec![0.0; 11];
+        probs[1] = 0.9;
+        let p = Prediction::from_probabilities(probs, 0.1, 0.5, (10, false));
+        assert_eq!(p.call, Call::Low);
+        let p = p.screen("我已经写好遗书了");
+        assert_eq!((p.call, p.reason), (Call::Review, Reason::Phrase));
+        assert_eq!(p.phrase.as_ref().map(|h| h.phrase.as_str()), Some("遗书"));
+        assert!(p.flagged());
     }
 }

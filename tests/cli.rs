@@ -479,3 +479,59 @@ fn export_writes_pytorch_layout_safetensors() {
     assert_eq!(shape("level_head.weight"), serde_json::json!([11, 384]));
     assert_eq!(shape("binary_head.bias"), serde_json::json!([2]));
 }
+
+/// A screening set (no levels, `group` and `risk` columns) gets per-group rates; a labelled
+/// file with a `source` column gets its usual scores and the rates per source.
+#[test]
+fn eval_reports_screening_rates_per_group() {
+    let (dir, _, model) = fixture();
+    let set = dir.path().join("screening.csv");
+    // Synthetic texts written for this test; the second contains a phrase of the safety net.
+    std::fs::write(
+        &set,
+        "id,group,risk,text\na-1,plain,flag,我已经写好遗书了\na-2,plain,flag,今天不想说话\nb-1,food,none,新开的面馆很好吃\n",
+    )
+    .unwrap();
+    let o = sosrisk(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        set.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let groups = v["screening"].as_array().unwrap();
+    let names: Vec<&str> = groups.iter().map(|g| g["group"].as_str().unwrap()).collect();
+    assert_eq!(names, ["plain", "food", "all"]);
+    assert_eq!(groups[0]["n"], 2);
+    assert_eq!(groups[0]["expect"], "flag");
+    assert_eq!(groups[1]["expect"], "none");
+    // The safety net flags the farewell note whatever the tiny model says.
+    assert!(groups[0]["flagged"].as_f64().unwrap() >= 0.5);
+
+    let pool = dir.path().join("pool.csv");
+    std::fs::write(
+        &pool,
+        "id,text,level,binary,source,split\nr-1,这个杯子质量不错,0,0,review,test\nn-1,今天全市气温回升,0,0,news,test\nn-2,明天有雨,0,0,news,train\n",
+    )
+    .unwrap();
+    let o = sosrisk(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        pool.to_str().unwrap(),
+        "--split",
+        "test",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["scores"]["n"].as_u64().or(v["n"].as_u64()), Some(2), "{v}");
+    let groups = v["screening"].as_array().unwrap();
+    assert_eq!(groups[0]["group"], "review");
+    assert_eq!(groups[0]["expect"], "none");
+    assert_eq!(groups[1]["n"], 1);
+}

@@ -168,17 +168,7 @@ fn median<T: Copy + PartialOrd>(mut xs: Vec<T>) -> T {
 }
 
 fn prediction(level_probs: Vec<f32>, p_high: f32, threshold: f32) -> Prediction {
-    let level = sosrisk::infer::argmax(&level_probs);
-    Prediction {
-        level,
-        band: sosrisk::labels::band(level).into(),
-        level_probs,
-        high_risk: p_high >= threshold,
-        high_risk_prob: p_high,
-        chars_used: 0,
-        truncated: false,
-        attribution: None,
-    }
+    Prediction::from_probabilities(level_probs, p_high, threshold, (0, false))
 }
 
 fn run_fold(args: &Args, encoder: &Path, ds: &data::Dataset, fold: usize) -> Result<FoldDone> {

@@ -3,12 +3,14 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use serde_json::json;
 
 use sosrisk::artifact;
 use sosrisk::data::{self, Post};
 use sosrisk::infer::Prediction;
 use sosrisk::metrics::Scores;
 use sosrisk::report::EvalReport;
+use sosrisk::screening::GroupRates;
 use sosrisk::train;
 
 use super::shared::{Backend, DEFAULT_DATA, DEFAULT_MODEL, evaluate, examples};
@@ -62,7 +64,60 @@ pub fn evaluate_average(
     Ok((train::score(&examples(posts), &preds), preds))
 }
 
+/// Each text's prediction: one model's, or the average of several models'.
+fn predict_texts(models: &[PathBuf], texts: &[String], backend: Backend) -> Result<Vec<Prediction>> {
+    let examples: Vec<train::Example> = texts
+        .iter()
+        .map(|t| train::Example {
+            text: t.clone(),
+            level: 0,
+            binary: None,
+        })
+        .collect();
+    let mut members = Vec::new();
+    for model in models {
+        let clf = artifact::load(model, &backend.device())?;
+        let threshold = clf.manifest.binary_threshold;
+        members.push((super::finetune::predict_all(&clf, &examples)?, threshold));
+    }
+    Ok((0..texts.len())
+        .map(|i| {
+            let of_text: Vec<(&Prediction, f32)> = members.iter().map(|(p, t)| (&p[i], *t)).collect();
+            Prediction::average(&of_text)
+        })
+        .collect())
+}
+
+/// The screening rates per group, when the file has groups (a `group` or `source` column) or
+/// no levels (a robustness set): printed as a table, returned for the JSON report.
+fn screening(args: &Args) -> Result<Option<Vec<GroupRates>>> {
+    let grouped = data::has_column(&args.data, "group")? || data::has_column(&args.data, "source")?;
+    if !grouped && data::has_column(&args.data, "level")? {
+        return Ok(None);
+    }
+    let texts = data::read_screening(&args.data, args.split.as_deref())?;
+    let strings: Vec<String> = texts.iter().map(|t| t.text.clone()).collect();
+    let preds = predict_texts(&args.models, &strings, args.backend)?;
+    let rates = sosrisk::screening::rates(&texts, &preds);
+    if !args.json {
+        println!("\nscreening per group (flagged = high risk or review; see README):\n");
+        print!("{}", sosrisk::screening::table(&rates));
+    }
+    Ok(Some(rates))
+}
+
 pub fn run(args: Args) -> Result<()> {
+    if !data::has_column(&args.data, "level")? {
+        // A screening set without labels: only the rates.
+        let rates = screening(&args)?.expect("a file without levels is a screening set");
+        if args.json {
+            let models: Vec<String> = args.models.iter().map(|m| m.display().to_string()).collect();
+            let out =
+                json!({ "models": models, "data": args.data.display().to_string(), "screening": rates });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        return write_screening(&args, &rates);
+    }
     let mut ds = data::read_labelled(&args.data)?;
     if let Some(split) = &args.split {
         ds = ds.only_split(split)?;
@@ -97,10 +152,19 @@ pub fn run(args: Args) -> Result<()> {
         (&level_true, &level_pred),
         ds.has_binary.then_some((&bt[..], &bp[..])),
     );
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
+    if !args.json {
         print!("{}", report.table());
+    }
+    let rates = screening(&args)?;
+    if args.json {
+        let mut out = serde_json::to_value(&report)?;
+        if let Some(r) = &rates {
+            out["screening"] = serde_json::to_value(r)?;
+        }
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    }
+    if let Some(r) = &rates {
+        write_screening(&args, r)?;
     }
     if let Some(dir) = &args.report {
         report
@@ -111,4 +175,13 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// With --report: `screening.md` and `screening.json` beside the other reports.
+fn write_screening(args: &Args, rates: &[GroupRates]) -> Result<()> {
+    let Some(dir) = &args.report else { return Ok(()) };
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::write(dir.join("screening.md"), sosrisk::screening::table(rates))
+        .and_then(|()| std::fs::write(dir.join("screening.json"), serde_json::to_vec_pretty(rates)?))
+        .with_context(|| format!("writing the screening report to {}", dir.display()))
 }

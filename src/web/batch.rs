@@ -219,16 +219,7 @@ mod tests {
         ];
         let mut probs = vec![0.0; 11];
         probs[7] = 0.6;
-        let p = Prediction {
-            level: 7,
-            level_probs: probs,
-            band: "high".into(),
-            high_risk: true,
-            high_risk_prob: 0.8,
-            chars_used: 6,
-            truncated: false,
-            attribution: None,
-        };
+        let p = Prediction::from_probabilities(probs, 0.8, 0.5, (6, false));
         let outcomes = vec![Some(Outcome::Ok(p)), Some(Outcome::Empty), None];
         let csv = export(&rows, &outcomes);
         let back = parse("out.csv", csv.as_bytes()).unwrap();

@@ -1,0 +1,274 @@
+//! The safety net: a small, reviewed list of phrases that state suicidal intent, a plan, a
+//! method, a farewell or self-harm outright. A text that contains one is never called low risk:
+//! it is raised for review, with the phrase shown, whatever the model says. It exists because
+//! a model trained on one Weibo "tree hole" can miss a plainly written statement, and for a
+//! screening tool a missed statement is the worst error there is.
+//!
+//! Everyday hyperbole with death words (累死了, 笑死, 想死你了, 死机, 跳楼价, 烧炭烤肉 …) is
+//! excluded phrase by phrase: a net that flags ordinary talk is switched off by its users.
+//! The list was written from general knowledge of how such statements are phrased, before it
+//! was measured on any test set, and is kept short on purpose: it is a net under the model, not
+//! a replacement for it.
+
+use serde::{Deserialize, Serialize};
+
+/// What a phrase states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Wish,
+    Method,
+    Farewell,
+    SelfHarm,
+}
+
+/// A phrase found in a text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hit {
+    /// The phrase as it appears in the text.
+    pub phrase: String,
+    pub kind: Kind,
+    /// Where it starts and ends, in characters of the text.
+    pub start: usize,
+    pub end: usize,
+}
+
+/// One entry: any of `phrases`, not directly preceded by any of `not_after` nor directly
+/// followed by any of `not_before`; with `with` non-empty, only if the text also has one of
+/// those.
+struct Entry {
+    kind: Kind,
+    phrases: &'static [&'static str],
+    not_after: &'static [&'static str],
+    not_before: &'static [&'static str],
+    with: &'static [&'static str],
+}
+
+const fn entry(kind: Kind, phrases: &'static [&'static str]) -> Entry {
+    Entry {
+        kind,
+        phrases,
+        not_after: &[],
+        not_before: &[],
+        with: &[],
+    }
+}
+
+/// Who "想死 …" and "去死" are about when they are not about the writer (想死你了: "I miss you
+/// so"; 你去死吧: anger at someone else).
+const OTHERS: &[&str] = &["你", "您", "他", "她", "它", "大家", "宝贝", "我了", "我啦"];
+
+const ENTRIES: &[Entry] = &[
+    Entry {
+        not_before: OTHERS,
+        ..entry(Kind::Wish, &["想死", "好想去死", "想去死"])
+    },
+    Entry {
+        not_after: &["你", "他", "她", "它", "快", "赶紧", "怎么不"],
+        ..entry(Kind::Wish, &["去死"])
+    },
+    Entry {
+        // Prevention campaigns and hotlines name suicide too.
+        not_after: &["预防", "防止", "干预", "反"],
+        not_before: &["预防", "干预", "热线", "防治"],
+        ..entry(Kind::Wish, &["自杀", "自殺"])
+    },
+    entry(
+        Kind::Wish,
+        &[
+            "不想活",
+            "不想再活",
+            "不想活下去",
+            "轻生",
+            "輕生",
+            "寻死",
+            "尋死",
+            "结束自己",
+            "結束自己",
+            "结束我的生命",
+            "结束生命",
+            "結束生命",
+            "了结自己",
+            "了断自己",
+            "自我了断",
+            "一了百了",
+            "离开这个世界",
+            "離開這個世界",
+            "告别这个世界",
+            "告别人世",
+            "离开人世",
+            "死了算了",
+            "死了就好了",
+            "死了就解脱",
+            "活着没意思",
+            "活着没有意思",
+            "活着没意义",
+            "活着没有意义",
+            "不想醒来",
+            "不要再醒来",
+            "再也不要醒",
+            "再也不醒",
+            "一睡不醒",
+            "永远睡下去",
+            "从这个世界消失",
+        ],
+    ),
+    Entry {
+        // 跳楼价 / 跳楼大甩卖: a clearance sale.
+        not_before: &["价", "大甩卖", "甩卖", "大减价", "清仓"],
+        ..entry(Kind::Method, &["跳楼", "跳樓"])
+    },
+    Entry {
+        // Charcoal for a barbecue.
+        not_after: &["烤", "烧烤"],
+        not_before: &["烤", "烧烤", "炉"],
+        ..entry(Kind::Method, &["烧炭", "燒炭"])
+    },
+    entry(
+        Kind::Method,
+        &[
+            "割腕",
+            "上吊",
+            "吞药",
+            "服毒",
+            "喝农药",
+            "喝農藥",
+            "卧轨",
+            "臥軌",
+            "跳河",
+            "跳江",
+            "跳海",
+            "从楼上跳",
+            "从天台跳",
+            "从楼顶跳",
+            "从顶楼跳",
+            "跳下去一了百了",
+        ],
+    ),
+    Entry {
+        with: &["攒", "囤", "存了", "一瓶", "整瓶", "全吃", "全部吃", "吞", "一把"],
+        ..entry(Kind::Method, &["安眠药", "安眠藥", "安定片"])
+    },
+    entry(
+        Kind::Farewell,
+        &[
+            "遗书",
+            "遺書",
+            "遗言",
+            "遺言",
+            "永别了",
+            "永別了",
+            "下辈子再见",
+            "來世再見",
+            "来世再见",
+            "再见了这个世界",
+            "我走了以后",
+            "我走之后",
+            "我死后",
+            "我死了以后",
+            "等我死了",
+            "我死了之后",
+        ],
+    ),
+    entry(
+        Kind::SelfHarm,
+        &[
+            "自残",
+            "自殘",
+            "划了自己",
+            "割了自己",
+            "划自己",
+            "割自己",
+            "伤害自己",
+            "傷害自己",
+            "割手腕",
+            "划手腕",
+            "拿刀划",
+            "用刀划",
+            "烫自己",
+            "划伤自己",
+            "割伤自己",
+        ],
+    ),
+];
+
+fn has_any(hay: &str, needles: &[&str]) -> bool {
+    needles.iter().any(|n| hay.contains(n))
+}
+
+/// The first phrase of the list found in `text` (by position), if any.
+pub fn find(text: &str) -> Option<Hit> {
+    let mut best: Option<Hit> = None;
+    for e in ENTRIES {
+        if !e.with.is_empty() && !has_any(text, e.with) {
+            continue;
+        }
+        for &phrase in e.phrases {
+            for (byte, _) in text.match_indices(phrase) {
+                let before = &text[..byte];
+                let after = &text[byte + phrase.len()..];
+                if e.not_after.iter().any(|x| before.ends_with(x))
+                    || e.not_before.iter().any(|x| after.starts_with(x))
+                {
+                    continue;
+                }
+                let start = before.chars().count();
+                if best.as_ref().is_none_or(|b| start < b.start) {
+                    best = Some(Hit {
+                        phrase: phrase.to_string(),
+                        kind: e.kind,
+                        start,
+                        end: start + phrase.chars().count(),
+                    });
+                }
+                break;
+            }
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Synthetic sentences written for these tests.
+    #[test]
+    fn plain_statements_are_found_with_their_phrase() {
+        for (text, phrase, kind) in [
+            ("我真的好想死，撑不住了", "想死", Kind::Wish),
+            ("已经不想活了", "不想活", Kind::Wish),
+            ("东西都收拾好了，遗书放在抽屉里", "遗书", Kind::Farewell),
+            ("攒了一瓶安眠药", "安眠药", Kind::Method),
+            ("昨晚又划了自己", "划了自己", Kind::SelfHarm),
+        ] {
+            let hit = find(text).unwrap_or_else(|| panic!("missed: {text}"));
+            assert_eq!((hit.phrase.as_str(), hit.kind), (phrase, kind), "{text}");
+            let shown: String = text.chars().skip(hit.start).take(hit.end - hit.start).collect();
+            assert_eq!(shown, phrase);
+        }
+    }
+
+    #[test]
+    fn everyday_hyperbole_is_not_a_hit() {
+        for text in [
+            "想死你了，什么时候回来",
+            "累死了，今天加班到十点",
+            "笑死我了哈哈哈",
+            "跳楼价清仓，全场五折",
+            "周末去河边烧炭烤肉",
+            "你去死吧，破打印机",
+            "医院开展预防自杀宣传周活动",
+            "感冒了吃了药片就睡了",
+        ] {
+            assert_eq!(find(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_earliest_phrase_is_reported() {
+        let hit = find("遗书写好了，我不想活了").expect("hit");
+        assert_eq!(hit.phrase, "遗书");
+        assert_eq!(hit.start, 0);
+    }
+}
