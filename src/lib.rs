@@ -29,6 +29,8 @@ pub mod artifact;
 #[cfg(all(not(target_family = "wasm"), feature = "model"))]
 pub mod bench;
 #[cfg(all(not(target_family = "wasm"), feature = "model"))]
+pub mod bootstrap;
+#[cfg(all(not(target_family = "wasm"), feature = "model"))]
 pub mod data;
 #[cfg(all(not(target_family = "wasm"), feature = "model"))]
 pub mod export;

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::bootstrap::{Calls, Interval, Intervals, Paired, intervals};
 use crate::labels::N_LEVELS;
 use crate::metrics::{ClassScore, Scores, confusion_matrix, per_class};
 
@@ -20,6 +21,11 @@ pub struct EvalReport {
     /// Rows are true levels 0–10, columns predicted levels.
     pub level_confusion: Vec<Vec<usize>>,
     pub binary_confusion: Option<Vec<Vec<usize>>>,
+    /// Bootstrap 95 % intervals of binary F1 and weighted F1 (2,000 resamples, fixed seed).
+    pub intervals: Intervals,
+    /// With `eval --compare`: the other model and the paired difference (this − that).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compared_with: Option<(String, Paired)>,
 }
 
 impl EvalReport {
@@ -30,7 +36,14 @@ impl EvalReport {
         binary: Option<(&[usize], &[usize])>,
     ) -> Self {
         let labels: Vec<usize> = (0..N_LEVELS).collect();
+        let intervals = intervals(&Calls {
+            level_true: level.0,
+            level_pred: level.1,
+            binary: &binary_pairs(level.0.len(), binary),
+        });
         Self {
+            intervals,
+            compared_with: None,
             scores,
             model,
             data,
@@ -39,6 +52,58 @@ impl EvalReport {
             level_confusion: confusion_matrix(level.0, level.1, N_LEVELS),
             binary_confusion: binary.map(|(t, p)| confusion_matrix(t, p, 2)),
         }
+    }
+
+    /// This report's calls, for a paired comparison with another model's on the same posts.
+    pub fn calls_of<'a>(
+        level: (&'a [usize], &'a [usize]),
+        binary: &'a [Option<(usize, usize)>],
+    ) -> Calls<'a> {
+        Calls {
+            level_true: level.0,
+            level_pred: level.1,
+            binary,
+        }
+    }
+
+    /// The intervals as text: "85.71 % [81.2, 89.9]".
+    fn with_interval(v: Option<Interval>) -> String {
+        v.map_or_else(
+            || "n/a".into(),
+            |i| {
+                format!(
+                    "{:.2} % [{:.1}, {:.1}]",
+                    100.0 * i.value,
+                    100.0 * i.low,
+                    100.0 * i.high
+                )
+            },
+        )
+    }
+
+    fn comparison_lines(&self) -> String {
+        let Some((other, p)) = &self.compared_with else {
+            return String::new();
+        };
+        let diff = |d: Option<(Interval, f64)>| {
+            d.map_or_else(
+                || "n/a".into(),
+                |(i, not_better)| {
+                    format!(
+                        "{:+.2} points [{:+.1}, {:+.1}], not better in {:.1} % of resamples",
+                        100.0 * i.value,
+                        100.0 * i.low,
+                        100.0 * i.high,
+                        100.0 * not_better
+                    )
+                },
+            )
+        };
+        format!(
+            "paired bootstrap against {other}:\n  binary F1 {}\n  weighted F1 {}\n",
+            diff(p.binary_f1),
+            diff(Some(p.level_weighted_f1))
+        )
     }
 
     /// A plain-text summary for the terminal.
@@ -63,6 +128,13 @@ impl EvalReport {
             pct(s.level_within1_accuracy)
         );
         let _ = writeln!(out, "level   mean abs. error     {:6.3}", s.level_mae);
+        let _ = writeln!(
+            out,
+            "\n95 % bootstrap intervals: binary F1 {}, weighted F1 {}",
+            Self::with_interval(self.intervals.binary_f1),
+            Self::with_interval(Some(self.intervals.level_weighted_f1))
+        );
+        out += &self.comparison_lines();
         let _ = writeln!(out, "\nlevel  precision  recall     F1  support");
         for c in &self.level_per_class {
             let _ = writeln!(
@@ -104,6 +176,15 @@ impl EvalReport {
                 c.label, c.precision, c.recall, c.f1, c.support
             );
         }
+        let _ = writeln!(
+            out,
+            "\n95 % bootstrap intervals ({} resamples, seed {}): binary F1 {}, weighted F1 {}\n",
+            crate::bootstrap::RESAMPLES,
+            crate::bootstrap::SEED,
+            Self::with_interval(self.intervals.binary_f1),
+            Self::with_interval(Some(self.intervals.level_weighted_f1))
+        );
+        out += &self.comparison_lines();
         out
     }
 
@@ -193,4 +274,13 @@ pub fn per_class_svg(scores: &[ClassScore]) -> String {
         );
     }
     svg + "</svg>\n"
+}
+
+/// Per post, (true, predicted) binary where the post has a binary label; `binary` holds the
+/// labelled posts' pairs in order, or is absent.
+pub fn binary_pairs(n: usize, binary: Option<(&[usize], &[usize])>) -> Vec<Option<(usize, usize)>> {
+    match binary {
+        Some((t, p)) if t.len() == n => t.iter().zip(p).map(|(&a, &b)| Some((a, b))).collect(),
+        _ => vec![None; n],
+    }
 }

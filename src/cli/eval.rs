@@ -32,6 +32,10 @@ pub struct Args {
     /// Also write report.md, report.json and SVG plots into this directory.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Also compare with this model on the same posts: a paired bootstrap of the difference
+    /// in binary F1 and weighted F1 (e.g. against the shipped models/e5).
+    #[arg(long)]
+    pub compare: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "flex")]
     pub backend: Backend,
 }
@@ -138,7 +142,7 @@ pub fn run(args: Args) -> Result<()> {
         Some(s) => format!("{} (split = {s})", args.data.display()),
         None => args.data.display().to_string(),
     };
-    let report = EvalReport::new(
+    let mut report = EvalReport::new(
         scores,
         (
             args.models
@@ -152,6 +156,23 @@ pub fn run(args: Args) -> Result<()> {
         (&level_true, &level_pred),
         ds.has_binary.then_some((&bt[..], &bp[..])),
     );
+    if let Some(other) = &args.compare {
+        let theirs = evaluate(&artifact::load(other, &args.backend.device())?, &ds.posts)?.1;
+        let level_theirs: Vec<usize> = theirs.iter().map(|p| p.level).collect();
+        let binary_of = |preds: &[Prediction]| -> Vec<Option<(usize, usize)>> {
+            ds.posts
+                .iter()
+                .zip(preds)
+                .map(|(p, q)| p.binary.map(|b| (b, usize::from(q.high_risk))))
+                .collect()
+        };
+        let (ours_b, theirs_b) = (binary_of(&preds), binary_of(&theirs));
+        let paired = sosrisk::bootstrap::paired(
+            &EvalReport::calls_of((&level_true, &level_pred), &ours_b),
+            &EvalReport::calls_of((&level_true, &level_theirs), &theirs_b),
+        );
+        report.compared_with = Some((other.display().to_string(), paired));
+    }
     if !args.json {
         print!("{}", report.table());
     }

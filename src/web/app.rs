@@ -7,6 +7,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{HtmlInputElement, HtmlTextAreaElement, KeyboardEvent, MessageEvent, Worker};
 use yew::prelude::*;
 
+use crate::assessment::Call;
 use crate::prediction::Prediction;
 use crate::text::is_blank;
 use crate::web::batch::{self, Row};
@@ -630,7 +631,8 @@ impl App {
         html! {
             <div id="result" data-prediction={json} data-ms={ms.to_string()}
                 data-explained={self.explained.to_string()}>
-                <div class={classes!("verdict", if p.high_risk { "high" } else { "low" })}>
+                <div class={classes!("verdict", match p.call { Call::High => "high", Call::Review => "review", Call::Low => "low" })}
+                    id="verdict" data-call={format!("{:?}", p.call).to_lowercase()}>
                     <div class="level">
                         <span class="caption">{ w.level }</span>
                         <span class="number">{ p.level }</span><span class="of">{ "/10" }</span>
@@ -639,17 +641,20 @@ impl App {
                     </div>
                     <div class="binary">
                         <span class="caption">{ w.risk_call }</span>
-                        <strong>{ if p.high_risk { w.high } else { w.low } }</strong>
+                        <strong>{ w.call(p.call) }</strong>
                         <span>{ format!("{} {:.0}%", w.p_high, p.high_risk_prob * 100.0) }</span>
                     </div>
                 </div>
+                if let Some(why) = w.reason(p.reason, p.phrase.as_ref().map(|h| h.phrase.as_str())) {
+                    <p class="review" id="review-reason" role="status">{ why }</p>
+                }
                 if uncertain {
                     <p class="uncertain" role="status">{ w.uncertain }</p>
                 }
                 if p.truncated {
                     <p class="notice" id="truncated" role="status">{ w.truncated.replace("{n}", &p.chars_used.to_string()) }</p>
                 }
-                if p.high_risk || p.level >= 6 {
+                if p.call == Call::High || p.level >= 6 || p.phrase.is_some() {
                     <div class="crisis" role="alert">
                         <h2>{ w.crisis_title }</h2>
                         <ul>{ for w.crisis_lines.iter().map(|l| html! { <li>{ *l }</li> }) }</ul>
@@ -772,10 +777,10 @@ impl App {
                             let shown: String = row.text.chars().take(80).collect();
                             match &batch.outcomes[i] {
                                 Some(Outcome::Ok(p)) => html! {
-                                    <tr class={classes!(p.high_risk.then_some("high"))}>
+                                    <tr class={classes!(match p.call { Call::High => Some("high"), Call::Review => Some("review"), Call::Low => None })}>
                                         <td>{ row.line }</td><td class="text">{ shown }</td>
                                         <td>{ format!("{} · {}", p.level, w.band(p.level)) }</td>
-                                        <td>{ format!("{:.0}% {}", p.high_risk_prob * 100.0, if p.high_risk { w.high } else { "" }) }</td>
+                                        <td>{ format!("{:.0}% {}", p.high_risk_prob * 100.0, if p.call == Call::Low { "" } else { w.call(p.call) }) }</td>
                                     </tr>
                                 },
                                 Some(Outcome::Empty) => html! {

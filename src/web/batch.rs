@@ -90,12 +90,13 @@ fn csv_problem(e: &csv::Error) -> String {
 
 /// Export fields of a row that has no prediction.
 fn error_fields(error: String) -> Vec<String> {
-    let mut fields = vec![String::new(); 5];
+    let mut fields = vec![String::new(); 8];
     fields.push(error);
     fields
 }
 
-/// The results as CSV: line, text, level, band, P(level), high risk, P(high risk), error.
+/// The results as CSV: line, text, level, band, P(level), high risk, P(high risk), the answer
+/// (high / review / low) with its reason and the safety net's phrase, error.
 pub fn export(rows: &[Row], outcomes: &[Option<Outcome>]) -> String {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let header = [
@@ -106,6 +107,9 @@ pub fn export(rows: &[Row], outcomes: &[Option<Outcome>]) -> String {
         "p_level",
         "high_risk",
         "p_high_risk",
+        "call",
+        "reason",
+        "phrase",
         "error",
     ];
     writer.write_record(header).expect("in-memory write");
@@ -118,6 +122,12 @@ pub fn export(rows: &[Row], outcomes: &[Option<Outcome>]) -> String {
                 format!("{:.4}", p.level_probs[p.level]),
                 p.high_risk.to_string(),
                 format!("{:.4}", p.high_risk_prob),
+                format!("{:?}", p.call).to_lowercase(),
+                serde_json::to_value(p.reason)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                p.phrase.as_ref().map(|h| h.phrase.clone()).unwrap_or_default(),
                 String::new(),
             ],
             // The export is data, not interface: its errors stay in English whatever the page's language.
@@ -230,9 +240,13 @@ mod tests {
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(
             lines[0],
-            "line,text,level,band,p_level,high_risk,p_high_risk,error"
+            "line,text,level,band,p_level,high_risk,p_high_risk,call,reason,phrase,error"
         );
-        assert!(lines[1].ends_with(",7,high,0.6000,true,0.8000,"), "{}", lines[1]);
+        assert!(
+            lines[1].ends_with(",7,high,0.6000,true,0.8000,high,agree,,"),
+            "{}",
+            lines[1]
+        );
         assert!(lines[2].contains(",empty text: "), "{}", lines[2]);
         assert!(lines[3].ends_with("not assessed (cancelled)"));
     }

@@ -31,6 +31,11 @@ pub struct Words {
     pub high: &'static str,
     pub low: &'static str,
     pub risk_call: &'static str,
+    /// The answer when the heads or the safety net disagree with "low" (src/assessment.rs).
+    pub review: &'static str,
+    /// Why: the heads disagree; a suicidal wish without a plan; a phrase (`{phrase}`) of the
+    /// safety net.
+    pub review_reasons: [&'static str; 3],
     pub p_high: &'static str,
     pub uncertain: &'static str,
     pub distribution: &'static str,
@@ -81,6 +86,12 @@ pub const ZH: Words = Words {
     bands: ["低", "中", "高", "严重"],
     high: "高风险",
     low: "低风险",
+    review: "需人工复核",
+    review_reasons: [
+        "风险等级与高/低风险判断不一致，请人工判断。",
+        "文中表达了自杀意愿，但没有具体计划，请人工复核。",
+        "文中有明确的风险表述：“{phrase}”。无论模型如何判断，都请人工复核。",
+    ],
     risk_call: "二分类判断",
     p_high: "高风险概率",
     uncertain: "不确定：模型没有把握，请人工复核。",
@@ -149,6 +160,12 @@ pub const EN: Words = Words {
     bands: ["low", "moderate", "high", "severe"],
     high: "High risk",
     low: "Low risk",
+    review: "Review",
+    review_reasons: [
+        "The risk level and the high/low call disagree: judge it yourself.",
+        "The text expresses a wish to die without a plan: review it.",
+        "The text states risk outright: “{phrase}”. Review it, whatever the model says.",
+    ],
     risk_call: "Binary call",
     p_high: "P(high risk)",
     uncertain: "Uncertain: the model is not confident. Review manually.",
@@ -224,6 +241,28 @@ impl Words {
             "moderate" => self.bands[1],
             "high" => self.bands[2],
             _ => self.bands[3],
+        }
+    }
+}
+
+impl Words {
+    /// The answer for a call, in this language.
+    pub fn call(&self, call: crate::assessment::Call) -> &'static str {
+        match call {
+            crate::assessment::Call::High => self.high,
+            crate::assessment::Call::Review => self.review,
+            crate::assessment::Call::Low => self.low,
+        }
+    }
+
+    /// Why the answer is "review", in this language (none for agreeing heads).
+    pub fn reason(&self, reason: crate::assessment::Reason, phrase: Option<&str>) -> Option<String> {
+        use crate::assessment::Reason;
+        match reason {
+            Reason::Agree => None,
+            Reason::HeadsDisagree => Some(self.review_reasons[0].into()),
+            Reason::WishWithoutPlan => Some(self.review_reasons[1].into()),
+            Reason::Phrase => Some(self.review_reasons[2].replace("{phrase}", phrase.unwrap_or(""))),
         }
     }
 }

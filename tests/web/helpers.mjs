@@ -37,6 +37,11 @@ export function cliPredictions(texts) {
 export function assertClose(page, cli, what) {
   assert.equal(page.level, cli.level, `${what}: level`);
   assert.equal(page.high_risk, cli.high_risk, `${what}: high_risk`);
+  // The one answer (high / review / low), its reason and the safety net's phrase: the same rule
+  // on both sides.
+  assert.equal(page.call, cli.call, `${what}: call`);
+  assert.equal(page.reason, cli.reason, `${what}: reason`);
+  assert.deepEqual(page.phrase ?? null, cli.phrase ?? null, `${what}: phrase`);
   assert.ok(Math.abs(page.high_risk_prob - cli.high_risk_prob) <= TOLERANCE, `${what}: P(high) ${page.high_risk_prob} vs ${cli.high_risk_prob}`);
   page.level_probs.forEach((p, i) => assert.ok(Math.abs(p - cli.level_probs[i]) <= TOLERANCE, `${what}: P(level ${i}) ${p} vs ${cli.level_probs[i]}`));
 }

@@ -167,7 +167,7 @@ const batchState = (page) => page.$eval("#batch", (b) => ({ done: +b.dataset.don
 
 /** The export's level and P(high) fields agree with the CLI's prediction (the export rounds to 4 places). */
 function assertExportRow(row, cli, what) {
-  assert.equal(row[7], "", `${what}: error ${row[7]}`);
+  assert.equal(row[10], "", `${what}: error ${row[10]}`);
   assert.equal(+row[2], cli.level, `${what}: level`);
   assert.equal(row[3], cli.band, `${what}: band`);
   assert.equal(row[5], String(cli.high_risk), `${what}: high risk`);
@@ -229,7 +229,7 @@ test("reliability on the CPU fallback: 10k-text soak, 1 MB text, 100k-row batch 
       rows.slice(1).forEach((row, i) => {
         assert.equal(row[0], String(i + 2), "line");
         assert.equal(row[1], texts[i], `text of row ${i}`);
-        assert.equal(row[7], "", `row ${i}: ${row[7]}`);
+        assert.equal(row[10], "", `row ${i}: ${row[10]}`);
       });
       const repeated = rows.slice(1).filter((_, i) => i % 100 === 0);
       for (const row of repeated) assert.deepEqual(row.slice(2), repeated[0].slice(2), "every copy of the repeated text gets the same result");
@@ -381,12 +381,12 @@ test("reliability on the CPU fallback: 10k-text soak, 1 MB text, 100k-row batch 
       const rows = await exportCsv(page);
       const exportMs = Date.now() - t3;
       assert.equal(rows.length, BIG_ROWS + 1, "the export has every row");
-      assert.deepEqual(rows[0], ["line", "text", "level", "band", "p_level", "high_risk", "p_high_risk", "error"]);
+      assert.deepEqual(rows[0], ["line", "text", "level", "band", "p_level", "high_risk", "p_high_risk", "call", "reason", "phrase", "error"]);
       rows.slice(1).forEach((row, i) => {
         assert.equal(row[0], String(i + 2), "line");
         assert.equal(row[1], texts[i], `text of row ${i}`);
-        if (i < atCancel) assert.ok(row[2] !== "" && row[7] === "", `row ${i} was assessed: ${row}`);
-        else assert.ok(row[2] === "" && row[7] === "not assessed (cancelled)", `row ${i} was not: ${row}`);
+        if (i < atCancel) assert.ok(row[2] !== "" && row[10] === "", `row ${i} was assessed: ${row}`);
+        else assert.ok(row[2] === "" && row[10] === "not assessed (cancelled)", `row ${i} was not: ${row}`);
       });
       const sample = Array.from({ length: 20 }, (_, k) => Math.floor((k * atCancel) / 20));
       cliPredictions(sample.map((i) => texts[i])).forEach((cli, k) => assertExportRow(rows[sample[k] + 1], cli, `row ${sample[k]}`));
