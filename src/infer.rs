@@ -14,6 +14,7 @@ use crate::model::bert::{self, BertClassifier, BertConfig};
 use crate::model::{Ensemble, NgramModelConfig};
 use crate::text::is_blank;
 use crate::tokenize::{CharTokenizer, Encoded, NGRAM_ORDERS, PieceTokenizer, Pieces};
+use crate::windows::{self, Span, WindowScore};
 use crate::{Error, quant};
 
 pub use crate::prediction::argmax;
@@ -430,8 +431,46 @@ impl Classifier {
             .collect()
     }
 
-    /// Classifies a batch of texts (natively; in a browser use [`Self::predict_async`]).
+    /// The windows each text is read in ([`crate::windows`]), after the [`windows::MAX_CHARS`] bound.
+    fn plan<'t>(&self, texts: &[&'t str]) -> Result<Plan<'t>, (usize, Error)> {
+        let mut plan = Plan::default();
+        for (i, text) in texts.iter().enumerate() {
+            let (bounded, cut) = windows::bounded(text);
+            let spans = match (&self.network, &self.manifest.architecture) {
+                (Network::Ngram { tokenizer, .. }, Architecture::CharNgram(cfg)) => {
+                    tokenizer.windows(bounded, cfg.max_chars)
+                }
+                (Network::Encoder { tokenizer, .. }, _) => tokenizer.windows(bounded),
+                _ => unreachable!("the network is built from the manifest's architecture"),
+            }
+            .map_err(|e| (i, e))?;
+            let first = plan.pieces.len();
+            for span in &spans {
+                plan.pieces.push(if spans.len() == 1 {
+                    bounded
+                } else {
+                    windows::slice(bounded, *span)
+                });
+                plan.owner.push(i);
+            }
+            plan.texts.push((bounded, cut, first, spans));
+        }
+        Ok(plan)
+    }
+
+    /// Classifies a batch of texts (natively; in a browser use [`Self::predict_async`]). A text
+    /// longer than the model reads at once is read in overlapping windows, and its result is
+    /// the window with the highest P(high risk) ([`crate::windows`]).
     pub fn predict(&self, texts: &[&str]) -> Result<Vec<Prediction>, (usize, Error)> {
+        let plan = self.plan(texts)?;
+        let pieces = self
+            .predict_pieces(&plan.pieces)
+            .map_err(|(k, e)| (plan.owner[k], e))?;
+        Ok(plan.assemble(pieces))
+    }
+
+    /// Classifies texts that each fit the model (windows of a long text).
+    fn predict_pieces(&self, texts: &[&str]) -> Result<Vec<Prediction>, (usize, Error)> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
@@ -456,7 +495,8 @@ impl Classifier {
     /// read, P(high risk) minus P(high risk) of the text without that character (without its
     /// span of neighbours, in texts longer than 32 characters).
     pub fn explain(&self, text: &str, prediction: &Prediction) -> Result<Vec<f32>, Error> {
-        let (variants, of_char) = occlusions(text, prediction.chars_used);
+        let part = explained_part(text, prediction);
+        let (variants, of_char) = occlusions(part, part.chars().count());
         let texts: Vec<&str> = variants.iter().flatten().map(String::as_str).collect();
         let mut probs = Vec::with_capacity(texts.len());
         for chunk in texts.chunks(OCCLUSION_BATCH) {
@@ -473,7 +513,8 @@ impl Classifier {
 
     /// [`Self::explain`] with asynchronous read-back.
     pub async fn explain_async(&self, text: &str, prediction: &Prediction) -> Result<Vec<f32>, Error> {
-        let (variants, of_char) = occlusions(text, prediction.chars_used);
+        let part = explained_part(text, prediction);
+        let (variants, of_char) = occlusions(part, part.chars().count());
         let texts: Vec<&str> = variants.iter().flatten().map(String::as_str).collect();
         let mut probs = Vec::with_capacity(texts.len());
         for chunk in texts.chunks(OCCLUSION_BATCH) {
@@ -490,6 +531,15 @@ impl Classifier {
 
     /// [`Self::predict`] with asynchronous read-back, which WebGPU in a browser requires.
     pub async fn predict_async(&self, texts: &[&str]) -> Result<Vec<Prediction>, (usize, Error)> {
+        let plan = self.plan(texts)?;
+        let pieces = self
+            .predict_pieces_async(&plan.pieces)
+            .await
+            .map_err(|(k, e)| (plan.owner[k], e))?;
+        Ok(plan.assemble(pieces))
+    }
+
+    async fn predict_pieces_async(&self, texts: &[&str]) -> Result<Vec<Prediction>, (usize, Error)> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
@@ -505,6 +555,47 @@ impl Classifier {
             out.put(&idx, &level, &binary);
         }
         Ok(self.finish(texts, &prepared.used, &out.level, &out.binary))
+    }
+}
+
+/// The pieces a batch of texts is classified in: each text's windows, in order.
+#[derive(Default)]
+struct Plan<'t> {
+    pieces: Vec<&'t str>,
+    /// The text each piece belongs to.
+    owner: Vec<usize>,
+    /// Per text: its bounded form, whether it was cut, its first piece, and its windows.
+    texts: Vec<(&'t str, bool, usize, Vec<Span>)>,
+}
+
+impl Plan<'_> {
+    /// One prediction per text: the deciding window's, screened over the whole (bounded) text.
+    fn assemble(self, pieces: Vec<Prediction>) -> Vec<Prediction> {
+        self.texts
+            .into_iter()
+            .map(|(text, cut, first, spans)| {
+                let of_text = &pieces[first..first + spans.len()];
+                let p_high: Vec<f32> = of_text.iter().map(|p| p.high_risk_prob).collect();
+                let k = windows::deciding(&p_high);
+                let mut p = of_text[k].clone();
+                if spans.len() > 1 {
+                    p.window = Some(spans[k]);
+                    p.windows = spans
+                        .iter()
+                        .zip(of_text)
+                        .map(|(s, w)| WindowScore {
+                            start: s.start,
+                            end: s.end,
+                            level: w.level,
+                            high_risk_prob: w.high_risk_prob,
+                        })
+                        .collect();
+                }
+                p.chars_used = text.chars().count();
+                p.truncated = cut;
+                p.screen(text)
+            })
+            .collect()
     }
 }
 
@@ -531,6 +622,17 @@ impl Scattered {
             self.binary[i * 2..i * 2 + 2].copy_from_slice(&binary[k * 2..k * 2 + 2]);
         }
     }
+}
+
+/// The part of `text` an explanation covers: the deciding window of a long text, else what was
+/// read. Attribution weights are per character of this part, which starts at
+/// `prediction.window`'s start (or the text's).
+fn explained_part<'t>(text: &'t str, prediction: &Prediction) -> &'t str {
+    let span = prediction.window.unwrap_or(Span {
+        start: 0,
+        end: prediction.chars_used,
+    });
+    windows::slice(text, span)
 }
 
 /// Texts scored per forward pass while explaining.

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod prediction;
 pub mod safety_net;
 pub mod text;
+pub mod windows;
 
 #[cfg(feature = "model")]
 pub mod infer;

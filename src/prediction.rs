@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::assessment::{Call, Reason, assess};
 use crate::safety_net::{self, Hit};
+use crate::windows::{Span, WindowScore};
 
 /// What the model says about one text, and the one answer shown for it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -17,9 +18,16 @@ pub struct Prediction {
     /// The binary head's call.
     pub high_risk: bool,
     pub high_risk_prob: f32,
-    /// Characters the model read; `truncated` when the text was longer than it reads.
+    /// Characters the model read; `truncated` when the text was longer than it reads at all
+    /// ([`crate::windows::MAX_CHARS`]).
     pub chars_used: usize,
     pub truncated: bool,
+    /// For a text read in several windows: the window this result is (the highest P(high)),
+    /// and every window's result ([`crate::windows`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Span>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub windows: Vec<WindowScore>,
     /// With `--explain` (CLI) or in the page: per character of the text read, how much
     /// P(high risk) drops when that character is left out (negative: it lowered the risk).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -63,6 +71,8 @@ impl Prediction {
             high_risk_prob,
             chars_used,
             truncated,
+            window: None,
+            windows: Vec::new(),
             attribution: None,
             phrase: None,
             call,
@@ -104,6 +114,8 @@ impl Prediction {
             members.iter().any(|(p, _)| p.truncated),
         );
         let mut avg = Self::from_probabilities(level_probs, high_risk_prob, threshold, used);
+        // Members read long texts in windows of their own: the average keeps the first's.
+        avg.window = first.window;
         // The same text for every member, so the same phrase.
         avg.phrase = first.phrase.clone();
         (avg.call, avg.reason) = assess(avg.level, avg.high_risk, avg.phrase.is_some());

@@ -15,6 +15,7 @@ use tokenizers::{NormalizedString, Normalizer, Tokenizer};
 
 use crate::Error;
 use crate::text::is_blank;
+use crate::windows::{Span, char_spans, token_windows};
 
 pub const PAD: &str = "[PAD]";
 pub const UNK: &str = "[UNK]";
@@ -273,6 +274,70 @@ impl PieceTokenizer {
             chars_used: text.char_indices().take_while(|(i, _)| *i < stop).count(),
             truncated: true,
         })
+    }
+}
+
+impl PieceTokenizer {
+    /// The character spans of the windows that read all of `text` ([`crate::windows`]): one
+    /// when it fits in `max_tokens`, else overlapping windows of that length.
+    pub fn windows(&self, text: &str) -> Result<Vec<Span>, Error> {
+        if is_blank(text) {
+            return Err(Error::EmptyText);
+        }
+        let encoding = self
+            .inner
+            .encode(format!("{}{text}", self.prefix), true)
+            .map_err(|e| Error::Tokenizer {
+                what: "encoding text".into(),
+                detail: e.to_string(),
+            })?;
+        let prefix = self.prefix.len();
+        let special = encoding.get_special_tokens_mask();
+        // The text's own tokens (not `<s>`, `</s>` or the prefix's), as character ranges.
+        let bytes: Vec<(usize, usize)> = encoding
+            .get_offsets()
+            .iter()
+            .zip(special)
+            .filter(|(o, s)| **s == 0 && o.1 > prefix)
+            .map(|(o, _)| (o.0.saturating_sub(prefix), o.1 - prefix))
+            .collect();
+        let prefix_tokens = special.iter().filter(|s| **s == 0).count() - bytes.len();
+        let fits = self.max_tokens.saturating_sub(2 + prefix_tokens).max(8);
+        // Windows two tokens short of that: a window's text, tokenized on its own, may split a
+        // piece differently at its edges, and must still fit (and so read as one window).
+        Ok(char_spans_of(text, &bytes, fits, fits - 2))
+    }
+}
+
+/// One span when the tokens at these byte ranges of `text` number at most `fits`, else
+/// windows of `capacity` tokens, as character spans.
+fn char_spans_of(text: &str, bytes: &[(usize, usize)], fits: usize, capacity: usize) -> Vec<Span> {
+    let total = text.chars().count();
+    if bytes.len() <= fits {
+        return vec![Span { start: 0, end: total }];
+    }
+    // Byte offset → character index (offsets fall on character boundaries).
+    let mut char_at = vec![0usize; text.len() + 1];
+    let mut c = 0;
+    for (b, ch) in text.char_indices() {
+        for slot in &mut char_at[b..b + ch.len_utf8()] {
+            *slot = c;
+        }
+        c += 1;
+    }
+    char_at[text.len()] = c;
+    let chars: Vec<(usize, usize)> = bytes
+        .iter()
+        .map(|&(a, b)| (char_at[a.min(text.len())], char_at[b.min(text.len())]))
+        .collect();
+    char_spans(&chars, &token_windows(chars.len(), capacity), total)
+}
+
+impl CharTokenizer {
+    /// The character spans of the windows of `max_chars` characters that read all of `text`.
+    pub fn windows(&self, text: &str, max_chars: usize) -> Result<Vec<Span>, Error> {
+        let encoded = self.encode(text)?;
+        Ok(char_spans_of(text, &encoded.offsets, max_chars, max_chars))
     }
 }
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 
 use sosrisk::artifact;
+use sosrisk::assessment::Reason;
 use sosrisk::infer::Prediction;
 use sosrisk::labels::{self, N_LEVELS};
 
@@ -86,18 +87,38 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
+/// Why the answer is "review", in words (none for agreeing heads).
+fn reason_words(p: &Prediction) -> String {
+    match p.reason {
+        Reason::Agree => String::new(),
+        Reason::HeadsDisagree => ": the level and the high/low call disagree".into(),
+        Reason::WishWithoutPlan => ": a wish to die without a plan".into(),
+        Reason::Phrase => format!(
+            ": the text says \"{}\"",
+            p.phrase.as_ref().map_or("", |h| h.phrase.as_str())
+        ),
+    }
+}
+
 fn print_prediction(p: &Prediction, text: &str, detailed: bool) {
     println!(
-        "level {} ({}, p = {:.3}) | {} risk (p(high) = {:.3}){}",
+        "{}{} | level {} ({}, p = {:.3}) | {} risk (p(high) = {:.3}){}",
+        format!("{:?}", p.call).to_uppercase(),
+        reason_words(p),
         p.level,
         p.band,
         p.level_probs[p.level],
         labels::binary_name(usize::from(p.high_risk)),
         p.high_risk_prob,
-        if p.truncated {
-            format!(" | only the first {} characters were read", p.chars_used)
-        } else {
-            String::new()
+        match (p.truncated, p.window) {
+            (true, _) => format!(" | only the first {} characters were read", p.chars_used),
+            (false, Some(w)) => format!(
+                " | read in {} windows; characters {}–{} decided",
+                p.windows.len(),
+                w.start + 1,
+                w.end
+            ),
+            (false, None) => String::new(),
         }
     );
     if detailed {
@@ -112,7 +133,9 @@ fn print_prediction(p: &Prediction, text: &str, detailed: bool) {
         println!("A screening aid, not a diagnosis.");
     }
     if let Some(weights) = &p.attribution {
-        let mut ranked: Vec<(char, f32)> = text.chars().zip(weights.iter().copied()).collect();
+        // Weights are per character of the deciding window (the whole text when it fits).
+        let start = p.window.map_or(0, |w| w.start);
+        let mut ranked: Vec<(char, f32)> = text.chars().skip(start).zip(weights.iter().copied()).collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
         let top: Vec<String> = ranked
             .iter()

@@ -654,6 +654,14 @@ impl App {
                 if p.truncated {
                     <p class="notice" id="truncated" role="status">{ w.truncated.replace("{n}", &p.chars_used.to_string()) }</p>
                 }
+                if let Some(win) = p.window {
+                    <p class="notice" id="window" role="status">{
+                        w.windowed
+                            .replace("{n}", &p.windows.len().to_string())
+                            .replace("{from}", &(win.start + 1).to_string())
+                            .replace("{to}", &win.end.to_string())
+                    }</p>
+                }
                 if p.call == Call::High || p.level >= 6 || p.phrase.is_some() {
                     <div class="crisis" role="alert">
                         <h2>{ w.crisis_title }</h2>
@@ -680,6 +688,7 @@ impl App {
         let Some(weights) = &p.attribution else {
             return html! {};
         };
+        let start = p.window.map_or(0, |w| w.start);
         let max = weights.iter().fold(0f32, |m, v| m.max(*v));
         let heat = |v: f32| {
             if max > 0.0 && v > 0.0 {
@@ -692,8 +701,9 @@ impl App {
             <>
                 <h2>{ w.drivers }</h2>
                 <p class="hint">{ w.drivers_help }</p>
-                <p class="attribution" id="attribution">
-                    { for self.shown_text.chars().take(weights.len()).zip(weights).map(|(c, v)| html! {
+                <p class="attribution" id="attribution" data-start={start.to_string()}>
+                    // Weights cover the deciding window of a long text (the whole text when it fits).
+                    { for self.shown_text.chars().skip(start).take(weights.len()).zip(weights).map(|(c, v)| html! {
                         <span class={format!("heat{}", heat(*v))} title={format!("{v:+.3}")}>{ c }</span>
                     }) }
                 </p>
