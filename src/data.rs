@@ -34,6 +34,8 @@ pub enum DataError {
     EmptyText { path: PathBuf, line: u64 },
     #[error("{path}, line {line}: not valid UTF-8 (save the file as UTF-8)")]
     InvalidUtf8 { path: PathBuf, line: u64 },
+    #[error("{path}: not text in UTF-8, UTF-16 (with a BOM) or GB18030; save it as UTF-8")]
+    NotText { path: PathBuf },
     #[error("{path}, line {line}: malformed CSV: {detail}")]
     Csv {
         path: PathBuf,
@@ -63,12 +65,20 @@ pub struct Dataset {
     pub has_binary: bool,
 }
 
-/// The whole file: the data files are a few MB at most, and line numbers come from byte offsets.
+/// The whole file as UTF-8: the data files are a few MB at most, and line numbers come from
+/// byte offsets. Files saved as UTF-16 (with a BOM) or GB18030 are decoded first
+/// ([`crate::table::decode`]), as Excel on Chinese Windows saves them.
 fn read(path: &Path) -> Result<Vec<u8>, DataError> {
-    std::fs::read(path).map_err(|cause| DataError::Io {
+    let bytes = std::fs::read(path).map_err(|cause| DataError::Io {
         path: path.into(),
         cause,
-    })
+    })?;
+    if std::str::from_utf8(&bytes).is_ok() {
+        return Ok(bytes);
+    }
+    crate::table::decode(&bytes)
+        .map(|(text, _)| text.into_bytes())
+        .ok_or_else(|| DataError::NotText { path: path.into() })
 }
 
 fn reader(bytes: &[u8]) -> csv::Reader<&[u8]> {

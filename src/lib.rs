@@ -13,6 +13,7 @@ pub mod lines;
 pub mod metrics;
 pub mod prediction;
 pub mod safety_net;
+pub mod table;
 pub mod text;
 pub mod windows;
 

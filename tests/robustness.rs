@@ -63,8 +63,10 @@ proptest! {
             prop_assert!(e.to_string().contains("fuzz.csv"), "{}", e);
         }
         let _ = sosrisk::data::read_text_column(&path);
-        if let Err(e) = sosrisk::web::batch::parse("fuzz.csv", &content) {
-            prop_assert!(e.contains("fuzz.csv"), "{}", e);
+        for name in ["fuzz.csv", "fuzz.txt", "fuzz.tsv", "fuzz.xlsx"] {
+            if let Err(e) = sosrisk::table::read(name, &content, None) {
+                prop_assert!(e.to_string().starts_with(name), "{}", e);
+            }
         }
     }
 }

@@ -10,14 +10,21 @@ use sosrisk::assessment::Reason;
 use sosrisk::infer::Prediction;
 use sosrisk::labels::{self, N_LEVELS};
 
-use super::shared::{Backend, DEFAULT_MODEL, read_texts};
+use super::shared::{Backend, DEFAULT_MODEL, read_table_texts};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
     /// The text to classify.
     pub text: Option<String>,
+    /// A file of texts: CSV, TSV or TXT (UTF-8, UTF-16 or GB18030, detected) or an .xlsx workbook.
     #[arg(long)]
     pub file: Option<PathBuf>,
+    /// The file's text column (default: the one named "text").
+    #[arg(long)]
+    pub column: Option<String>,
+    /// The workbook's sheet (default: the first).
+    #[arg(long)]
+    pub sheet: Option<String>,
     #[arg(long, default_value = DEFAULT_MODEL)]
     pub model: PathBuf,
     /// One JSON object per text.
@@ -34,6 +41,8 @@ pub fn run(args: Args) -> Result<()> {
     let Args {
         text,
         file,
+        column,
+        sheet,
         model,
         json,
         explain,
@@ -42,7 +51,7 @@ pub fn run(args: Args) -> Result<()> {
     let texts: Vec<(String, String)> = match (text, file.as_deref()) {
         (Some(_), Some(_)) => bail!("give either a text or --file, not both"),
         (Some(t), None) => vec![("the text argument".into(), t)],
-        (None, Some(f)) => read_texts(f)?,
+        (None, Some(f)) => read_table_texts(f, column.as_deref(), sheet.as_deref())?,
         (None, None) => {
             let mut buf = Vec::new();
             std::io::stdin()

@@ -147,26 +147,32 @@ pub fn one_line(s: &Scores) -> String {
     )
 }
 
-/// Texts to classify with where each came from (for error messages).
+/// Texts to classify with where each came from (for error messages): any file the page reads
+/// ([`sosrisk::table`]: CSV, TSV, TXT in UTF-8, UTF-16 or GB18030, or an .xlsx workbook), its
+/// `column` (default `text`) or, for plain text, each non-blank line.
 pub fn read_texts(file: &Path) -> Result<Vec<(String, String)>> {
-    if file.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
-        let rows = data::read_text_column(file)?;
-        return Ok(rows
-            .into_iter()
-            .map(|(line, text)| (format!("{}, line {line}", file.display()), text))
-            .collect());
-    }
+    read_table_texts(file, None, None)
+}
+
+/// [`read_texts`] with a chosen text column and sheet.
+pub fn read_table_texts(
+    file: &Path,
+    column: Option<&str>,
+    sheet: Option<&str>,
+) -> Result<Vec<(String, String)>> {
     let bytes = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
-    let mut texts = Vec::new();
-    for (i, raw) in bytes.split(|b| *b == b'\n').enumerate() {
-        let line = std::str::from_utf8(raw)
-            .map_err(|_| anyhow::anyhow!("{}, line {}: not valid UTF-8", file.display(), i + 1))?;
-        // Blank lines separate texts in a plain file; they are not texts themselves.
-        if !sosrisk::text::is_blank(line) {
-            texts.push((format!("{}, line {}", file.display(), i + 1), line.to_string()));
-        }
-    }
-    Ok(texts)
+    let name = file.display().to_string();
+    let table = sosrisk::table::read(&name, &bytes, sheet)?;
+    let col = table.text_column(column)?;
+    let row_word = if matches!(table.format, sosrisk::table::Format::Xlsx { .. }) {
+        "row"
+    } else {
+        "line"
+    };
+    Ok(table
+        .texts(col)
+        .map(|(line, text)| (format!("{name}, {row_word} {line}"), text.to_string()))
+        .collect())
 }
 
 /// Mean and sample standard deviation of each numeric field across fold results.

@@ -9,8 +9,10 @@ use yew::prelude::*;
 
 use crate::assessment::Call;
 use crate::prediction::Prediction;
+use crate::table::export::PersonOrder;
+use crate::table::{Format, TableError};
 use crate::text::is_blank;
-use crate::web::batch::{self, Row};
+use crate::web::batch::{Batch, SortKey, TABLE_ROWS};
 use crate::web::i18n::{Lang, Words};
 use crate::web::protocol::{LoadError, LoadFault, ModelInfo, Outcome, Reply, Request};
 
@@ -19,10 +21,6 @@ const DEFAULT_MODEL: &str = "e5";
 /// The text box's `maxlength`, in UTF-16 units (about 1 MB of Chinese text; the model reads
 /// only the first few hundred characters of it anyway).
 const BOX_LIMIT: usize = 1_000_000;
-/// Texts per worker request in batch mode: small enough that cancelling is quick.
-const BATCH_CHUNK: usize = 32;
-/// Rows the batch table shows; the export has them all.
-const TABLE_ROWS: usize = 500;
 /// Below this top-level probability, or this close to the threshold, the page says "uncertain".
 const CONFIDENT_LEVEL: f32 = 0.4;
 const THRESHOLD_MARGIN: f32 = 0.1;
@@ -39,14 +37,19 @@ pub enum Msg {
     FileRead(String, Result<Vec<u8>, String>),
     CancelBatch,
     Export,
+    ExportPeople,
     Sort(SortKey),
+    SortPeople(PersonOrder),
+    ChooseText(usize),
+    ChooseAuthor(Option<usize>),
+    ChooseSheet(String),
 }
 
-#[derive(Clone, Copy, PartialEq)]
-pub enum SortKey {
-    Line,
-    Level,
-    HighRisk,
+/// Why a chosen file gave no batch.
+enum BatchError {
+    /// The browser could not read the file.
+    Read(String),
+    Table(TableError),
 }
 
 enum ModelState {
@@ -66,51 +69,6 @@ impl ModelState {
             "",
             format!("cannot start the model worker: {e}"),
         ))
-    }
-}
-
-struct Batch {
-    name: String,
-    rows: Vec<Row>,
-    outcomes: Vec<Option<Outcome>>,
-    /// Rows assessed so far: always the first `done`, as one request at a time is in flight and
-    /// each takes the next rows in order.
-    done: usize,
-    /// The request in flight: its id and first row.
-    pending: Option<(u32, usize)>,
-    /// Stopped by the user: rows from `done` on stay unassessed (and the export says so).
-    cancelled: bool,
-    sort: SortKey,
-}
-
-impl Batch {
-    fn running(&self) -> bool {
-        !self.cancelled && self.done < self.rows.len()
-    }
-
-    /// The rows the table shows, in the chosen order: at most [`TABLE_ROWS`] of them, picked
-    /// without sorting them all (this runs on every reply of a 100,000-row batch).
-    fn table_order(&self) -> Vec<usize> {
-        let total = self.rows.len();
-        if self.sort == SortKey::Line {
-            return (0..total.min(TABLE_ROWS)).collect();
-        }
-        let key = |i: usize| match &self.outcomes[i] {
-            Some(Outcome::Ok(p)) => match self.sort {
-                SortKey::Level => -(p.level as f32) - p.level_probs[p.level],
-                SortKey::HighRisk => -p.high_risk_prob,
-                SortKey::Line => 0.0,
-            },
-            _ => 1.0,
-        };
-        let mut order: Vec<(f32, usize)> = (0..total).map(|i| (key(i), i)).collect();
-        let cmp = |a: &(f32, usize), b: &(f32, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
-        if order.len() > TABLE_ROWS {
-            order.select_nth_unstable_by(TABLE_ROWS, cmp);
-            order.truncate(TABLE_ROWS);
-        }
-        order.sort_unstable_by(cmp);
-        order.into_iter().map(|(_, i)| i).collect()
     }
 }
 
@@ -142,7 +100,7 @@ pub struct App {
     explained: bool,
     next_id: u32,
     batch: Option<Batch>,
-    batch_error: Option<String>,
+    batch_error: Option<BatchError>,
     notice: Option<String>,
     /// The box holds its maximum and a paste may have been cut: the page says so.
     box_full: bool,
@@ -261,13 +219,9 @@ impl App {
 
     /// Sends the next chunk of the batch, if any is left and none is in flight.
     fn continue_batch(&mut self) {
-        let Some(batch) = &self.batch else { return };
-        if !batch.running() || batch.pending.is_some() {
+        let Some((start, texts)) = self.batch.as_ref().and_then(Batch::next_chunk) else {
             return;
-        }
-        let start = batch.done;
-        let end = (start + BATCH_CHUNK).min(batch.rows.len());
-        let texts: Vec<String> = batch.rows[start..end].iter().map(|r| r.text.clone()).collect();
+        };
         let id = self.request(texts, false);
         if let (Some(batch), Some(id)) = (&mut self.batch, id) {
             batch.pending = Some((id, start));
@@ -321,29 +275,33 @@ impl App {
                     }
                     return;
                 }
-                let Some(batch) = &mut self.batch else { return };
-                let Some((pending, start)) = batch.pending else {
-                    return;
-                };
-                if pending != id {
-                    return;
+                if self.batch.as_mut().is_some_and(|b| b.on_results(id, outcomes)) {
+                    self.continue_batch();
                 }
-                batch.pending = None;
-                let mut filled = 0;
-                for (slot, outcome) in batch.outcomes[start..].iter_mut().zip(outcomes) {
-                    *slot = Some(outcome);
-                    filled += 1;
-                }
-                batch.done = start + filled;
-                self.continue_batch();
             }
         }
     }
 
-    fn export(&self) {
-        let Some(batch) = &self.batch else { return };
-        let csv = format!("\u{feff}{}", batch::export(&batch.rows, &batch.outcomes));
-        let parts = js_sys::Array::of1(&JsValue::from_str(&csv));
+    /// Shows a freshly read file (or why it could not be read) and starts it when it can.
+    fn set_batch(&mut self, read: Result<Batch, BatchError>) {
+        match read {
+            Ok(batch) => {
+                self.batch_error = None;
+                self.batch = Some(batch);
+                if self.ready() {
+                    self.continue_batch();
+                }
+            }
+            Err(e) => {
+                self.batch = None;
+                self.batch_error = Some(e);
+            }
+        }
+    }
+
+    /// Offers `csv` (with its BOM) as a download named `name`.
+    fn download(csv: &str, name: &str) {
+        let parts = js_sys::Array::of1(&JsValue::from_str(csv));
         let options = web_sys::BlobPropertyBag::new();
         options.set_type("text/csv;charset=utf-8");
         let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
@@ -358,7 +316,7 @@ impl App {
             .and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok());
         if let Some(a) = anchor {
             a.set_href(&url);
-            a.set_download("sosrisk-results.csv");
+            a.set_download(name);
             a.click();
         }
         let _ = web_sys::Url::revoke_object_url(&url);
@@ -482,44 +440,55 @@ impl Component for App {
             }
             Msg::FileRead(name, bytes) => {
                 self.reader = None;
-                let rows = bytes.and_then(|b| batch::parse(&name, &b));
-                match rows {
-                    Ok(rows) => {
-                        self.batch_error = None;
-                        self.batch = Some(Batch {
-                            name,
-                            outcomes: vec![None; rows.len()],
-                            rows,
-                            done: 0,
-                            pending: None,
-                            cancelled: false,
-                            sort: SortKey::Line,
-                        });
-                        if self.ready() {
-                            self.continue_batch();
-                        }
-                    }
-                    Err(e) => {
-                        self.batch = None;
-                        self.batch_error = Some(e);
-                    }
-                }
+                let read = bytes
+                    .map_err(BatchError::Read)
+                    .and_then(|b| Batch::read(&name, b, None).map_err(BatchError::Table));
+                self.set_batch(read);
             }
             Msg::CancelBatch => {
-                // The chunk in flight is dropped when it comes back; the rows done are kept and
-                // the rest are marked unassessed in the table and the export.
-                if let Some(batch) = self.batch.as_mut().filter(|b| b.running()) {
-                    batch.pending = None;
-                    batch.cancelled = true;
+                if let Some(batch) = &mut self.batch {
+                    batch.cancel();
                 }
             }
             Msg::Export => {
-                self.export();
+                if let Some(batch) = &self.batch {
+                    Self::download(&batch.export(), "sosrisk-results.csv");
+                }
+                return false;
+            }
+            Msg::ExportPeople => {
+                if let Some(csv) = self.batch.as_ref().and_then(Batch::export_people) {
+                    Self::download(&csv, "sosrisk-per-person.csv");
+                }
                 return false;
             }
             Msg::Sort(key) => {
                 if let Some(batch) = &mut self.batch {
                     batch.sort = key;
+                }
+            }
+            Msg::SortPeople(order) => {
+                if let Some(batch) = &mut self.batch {
+                    batch.people_order = order;
+                }
+            }
+            Msg::ChooseText(column) => {
+                if let Some(batch) = &mut self.batch {
+                    batch.choose_text(column);
+                }
+                if self.ready() {
+                    self.continue_batch();
+                }
+            }
+            Msg::ChooseAuthor(column) => {
+                if let Some(batch) = &mut self.batch {
+                    batch.choose_author(column);
+                }
+            }
+            Msg::ChooseSheet(sheet) => {
+                if let Some(batch) = self.batch.take() {
+                    let read = batch.with_sheet(&sheet).map_err(BatchError::Table);
+                    self.set_batch(read);
                 }
             }
         }
@@ -618,7 +587,14 @@ impl App {
             Outcome::Empty => {
                 return html! { <p class="error" id="result-error" role="alert">{ w.empty_text }</p> };
             }
-            Outcome::Err(e) => return html! { <p class="error" id="result-error" role="alert">{ e }</p> },
+            Outcome::Failed(f) => {
+                return html! {
+                    <div class="error" id="result-error" role="alert">
+                        <p>{ w.failure(f) }</p>
+                        <details><summary>{ w.technical_detail }</summary><code>{ f.detail() }</code></details>
+                    </div>
+                };
+            }
             Outcome::Ok(p) => p,
         };
         let threshold = match &self.model {
@@ -723,9 +699,12 @@ impl App {
             <div class="batch-input">
                 <h2>{ w.batch_title }</h2>
                 <label for="batch-file">{ w.batch_help }</label>
-                <input id="batch-file" type="file" accept=".csv,.txt,text/csv,text/plain" {onchange} />
+                <input id="batch-file" type="file" accept=".csv,.tsv,.txt,.xlsx,text/csv,text/plain,text/tab-separated-values,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" {onchange} />
                 if let Some(e) = &self.batch_error {
-                    <p class="error" id="batch-error" role="alert">{ e }</p>
+                    <p class="error" id="batch-error" role="alert">{ match e {
+                        BatchError::Read(detail) => detail.clone(),
+                        BatchError::Table(t) => w.table_error(t),
+                    } }</p>
                 }
             </div>
         }
@@ -735,7 +714,7 @@ impl App {
         let Some(batch) = &self.batch else {
             return html! {};
         };
-        let (done, total) = (batch.done, batch.rows.len());
+        let (done, total) = (batch.done, batch.total());
         let state = if batch.cancelled {
             "cancelled"
         } else if done < total {
@@ -755,7 +734,8 @@ impl App {
         html! {
             <section class="batch" id="batch" data-done={done.to_string()} data-total={total.to_string()}
                 data-state={state}>
-                <h2>{ format!("{} · {}", w.batch_title, batch.name) }</h2>
+                <h2>{ format!("{} · {}", w.batch_title, batch.table.file) }</h2>
+                { self.view_columns(ctx, w, batch) }
                 <div class="actions">
                     <progress max={total.max(1).to_string()} value={done.to_string()} />
                     <span id="batch-progress">{ if batch.running() {
@@ -783,8 +763,8 @@ impl App {
                     </tr></thead>
                     <tbody>
                         { for order.iter().take(TABLE_ROWS).map(|&i| {
-                            let row = &batch.rows[i];
-                            let shown: String = row.text.chars().take(80).collect();
+                            let row = &batch.table.rows[i];
+                            let shown: String = batch.text(i).chars().take(80).collect();
                             match &batch.outcomes[i] {
                                 Some(Outcome::Ok(p)) => html! {
                                     <tr class={classes!(match p.call { Call::High => Some("high"), Call::Review => Some("review"), Call::Low => None })}>
@@ -796,8 +776,8 @@ impl App {
                                 Some(Outcome::Empty) => html! {
                                     <tr><td>{ row.line }</td><td class="text">{ shown }</td><td colspan="2" class="error">{ format!("{}: {}", w.error, w.empty_text) }</td></tr>
                                 },
-                                Some(Outcome::Err(e)) => html! {
-                                    <tr><td>{ row.line }</td><td class="text">{ shown }</td><td colspan="2" class="error">{ format!("{}: {e}", w.error) }</td></tr>
+                                Some(Outcome::Failed(f)) => html! {
+                                    <tr><td>{ row.line }</td><td class="text">{ shown }</td><td colspan="2" class="error" title={f.detail().to_string()}>{ format!("{}: {}", w.error, w.failure(f)) }</td></tr>
                                 },
                                 None => html! {
                                     <tr><td>{ row.line }</td><td class="text">{ shown }</td>
@@ -807,7 +787,109 @@ impl App {
                         }) }
                     </tbody>
                 </table>
+                { self.view_people(ctx, w, batch) }
             </section>
+        }
+    }
+
+    /// How the file was read, and the column (and sheet) pickers.
+    fn view_columns(&self, ctx: &Context<Self>, w: &Words, batch: &Batch) -> Html {
+        let link = ctx.link();
+        let t = &batch.table;
+        let rows = t.rows.len().to_string();
+        let read = match (&t.format, &t.encoding) {
+            (Format::Xlsx { sheet, .. }, _) => w
+                .file_read_sheet
+                .replace("{sheet}", sheet)
+                .replace("{rows}", &rows),
+            (_, e) => w
+                .file_read
+                .replace("{encoding}", e.as_deref().unwrap_or(""))
+                .replace("{rows}", &rows),
+        };
+        let select_value = |e: Event| e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
+        let on_text = link.batch_callback(move |e: Event| select_value(e).parse().ok().map(Msg::ChooseText));
+        let on_author = link.callback(move |e: Event| Msg::ChooseAuthor(select_value(e).parse().ok()));
+        let on_sheet = link.callback(move |e: Event| Msg::ChooseSheet(select_value(e)));
+        let options = |selected: Option<usize>| {
+            html! { <>{ for t.columns.iter().enumerate().map(|(i, c)| html! {
+                <option value={i.to_string()} selected={selected == Some(i)}>{ c.clone() }</option>
+            }) }</> }
+        };
+        html! {
+            <div class="columns" id="batch-columns">
+                <p class="hint" id="batch-read" data-encoding={t.encoding.clone().unwrap_or_default()}>{ read }</p>
+                if let Format::Xlsx { sheet, sheets } = &t.format {
+                    if sheets.len() > 1 {
+                        <label>{ w.sheet }
+                            <select id="sheet" onchange={on_sheet}>
+                                { for sheets.iter().map(|s| html! { <option value={s.clone()} selected={s == sheet}>{ s.clone() }</option> }) }
+                            </select>
+                        </label>
+                    }
+                }
+                if batch.text_column.is_none() {
+                    <p class="notice" id="choose-text" role="status">{ w.choose_text_column }</p>
+                }
+                <label>{ w.text_column }
+                    <select id="text-column" onchange={on_text}>
+                        if batch.text_column.is_none() {
+                            <option value="" selected=true disabled=true>{ "—" }</option>
+                        }
+                        { options(batch.text_column) }
+                    </select>
+                </label>
+                <label>{ w.author_column }
+                    <select id="author-column" onchange={on_author}>
+                        <option value="" selected={batch.author_column.is_none()}>{ w.no_author }</option>
+                        { options(batch.author_column) }
+                    </select>
+                </label>
+            </div>
+        }
+    }
+
+    /// The per-person summary, sortable by each of its figures.
+    fn view_people(&self, ctx: &Context<Self>, w: &Words, batch: &Batch) -> Html {
+        let Some(people) = batch.people() else {
+            return html! {};
+        };
+        let link = ctx.link();
+        let header = |label: &str, order: PersonOrder| {
+            html! {
+                <th scope="col" aria-sort={if batch.people_order == order { "descending" } else { "none" }}>
+                    <button onclick={link.callback(move |_| Msg::SortPeople(order))}>{ label.to_string() }</button>
+                </th>
+            }
+        };
+        let c = &w.people_columns;
+        html! {
+            <div class="people" id="people">
+                <h2>{ w.people_title }</h2>
+                <button id="export-people" disabled={batch.running()} onclick={link.callback(|_| Msg::ExportPeople)}>{ w.export_people }</button>
+                <table class="results">
+                    <thead><tr>
+                        { header(c[0], PersonOrder::Author) }
+                        <th scope="col">{ c[1] }</th>
+                        { header(c[2], PersonOrder::HighestLevel) }
+                        { header(c[3], PersonOrder::HighestRisk) }
+                        <th scope="col">{ c[4] }</th>
+                        { header(c[5], PersonOrder::MostFlagged) }
+                    </tr></thead>
+                    <tbody>
+                        { for people.iter().take(TABLE_ROWS).map(|p| html! {
+                            <tr class={classes!((p.high_risk_posts > 0).then_some("high"))}>
+                                <td>{ p.author.clone() }</td>
+                                <td>{ p.posts }</td>
+                                <td>{ p.highest_level.map(|l| l.to_string()).unwrap_or_default() }</td>
+                                <td>{ p.highest_p_high.map(|v| format!("{:.0}%", v * 100.0)).unwrap_or_default() }</td>
+                                <td>{ p.high_risk_posts }</td>
+                                <td>{ p.flagged_posts }</td>
+                            </tr>
+                        }) }
+                    </tbody>
+                </table>
+            </div>
         }
     }
 }

@@ -1,253 +1,312 @@
-//! Batch mode's file handling, all in the page: a chosen CSV (with a `text` column) or TXT (one
-//! post per line) becomes rows; results become a CSV the user saves. Nothing is uploaded.
+//! Batch mode's state, all in the page and free of the browser (its transitions are tested
+//! natively): a chosen file read as a table ([`crate::table`]), the text column (found or
+//! chosen), an optional author column for the per-person view, results coming back in order,
+//! and the exports. Nothing is uploaded.
 
-use crate::labels;
-use crate::lines::Lines;
+use crate::table::export::{self, Outcome as ExportOutcome, Person, PersonOrder};
+use crate::table::{Table, TableError};
 use crate::web::protocol::Outcome;
 
-/// One text of a batch file, with where it was (`line N`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Row {
-    pub line: usize,
-    pub text: String,
+/// Texts sent to the worker per request: small enough that results appear as they come and
+/// that cancelling stops soon.
+pub const CHUNK: usize = 32;
+/// Rows the results table shows at most (the export has them all).
+pub const TABLE_ROWS: usize = 500;
+
+/// How the per-post table is ordered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortKey {
+    Line,
+    Level,
+    HighRisk,
 }
 
-/// Reads a batch file. Errors say which line and what was expected.
-pub fn parse(name: &str, bytes: &[u8]) -> Result<Vec<Row>, String> {
-    let content = std::str::from_utf8(bytes).map_err(|e| {
-        format!(
-            "{name}: not UTF-8 text (at byte {}); save it as UTF-8",
-            e.valid_up_to()
-        )
-    })?;
-    let content = content.strip_prefix('\u{feff}').unwrap_or(content);
-    if name.to_lowercase().ends_with(".csv") {
-        return parse_csv(name, content);
-    }
-    Ok(content
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| Row {
-            line: i + 1,
-            text: l.to_string(),
+/// A file being assessed.
+pub struct Batch {
+    /// The file's bytes, kept to read another sheet of a workbook.
+    pub bytes: Vec<u8>,
+    pub table: Table,
+    /// The text column: found by name, or chosen; until then nothing runs.
+    pub text_column: Option<usize>,
+    /// The author column, for the per-person view.
+    pub author_column: Option<usize>,
+    pub outcomes: Vec<Option<Outcome>>,
+    /// Rows assessed so far: always the first `done`, as one request at a time is in flight and
+    /// each takes the next rows in order.
+    pub done: usize,
+    /// The request in flight: its id and first row.
+    pub pending: Option<(u32, usize)>,
+    /// Stopped by the user: rows from `done` on stay unassessed (and the export says so).
+    pub cancelled: bool,
+    pub sort: SortKey,
+    pub people_order: PersonOrder,
+}
+
+/// Column names that mean "who wrote it", offered first in the author picker.
+const AUTHOR_NAMES: &[&str] = &[
+    "author",
+    "user",
+    "user_id",
+    "userid",
+    "uid",
+    "name",
+    "作者",
+    "用户",
+    "用户名",
+    "昵称",
+];
+
+impl Batch {
+    /// Reads a file; the text column is the one named `text`, if any.
+    pub fn read(name: &str, bytes: Vec<u8>, sheet: Option<&str>) -> Result<Self, TableError> {
+        let table = crate::table::read(name, &bytes, sheet)?;
+        let text_column = table.text_column(None).ok();
+        let author_column = table
+            .columns
+            .iter()
+            .position(|c| AUTHOR_NAMES.iter().any(|a| c.trim().eq_ignore_ascii_case(a)));
+        Ok(Self {
+            outcomes: vec![None; table.rows.len()],
+            bytes,
+            table,
+            text_column,
+            author_column,
+            done: 0,
+            pending: None,
+            cancelled: false,
+            sort: SortKey::Line,
+            people_order: PersonOrder::HighestRisk,
         })
-        .collect())
-}
-
-fn parse_csv(name: &str, content: &str) -> Result<Vec<Row>, String> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(content.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| format!("{name}, line 1: cannot read the header: {e}"))?
-        .clone();
-    let column = headers
-        .iter()
-        .position(|h| h.trim().eq_ignore_ascii_case("text"))
-        .ok_or_else(|| {
-            format!(
-                "{name}, line 1: no \"text\" column (the header has: {})",
-                headers.iter().collect::<Vec<_>>().join(", ")
-            )
-        })?;
-    let mut lines = Lines::new(content.as_bytes());
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| lines.at(p.byte()));
-            format!("{name}, line {line}: {}", csv_problem(&e))
-        })?;
-        let line = record.position().map_or(0, |p| lines.at(p.byte()));
-        let text = record.get(column).ok_or_else(|| {
-            format!(
-                "{name}, line {line}: has {} fields, the text column is number {}",
-                record.len(),
-                column + 1
-            )
-        })?;
-        rows.push(Row {
-            line,
-            text: text.to_string(),
-        });
     }
-    Ok(rows)
-}
 
-/// The csv crate's error without the data it quotes.
-fn csv_problem(e: &csv::Error) -> String {
-    match e.kind() {
-        csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".into(),
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => {
-            format!("{len} fields where the header has {expected_len}")
+    /// The same file, another sheet of the workbook (results start over).
+    pub fn with_sheet(self, sheet: &str) -> Result<Self, TableError> {
+        let name = self.table.file.clone();
+        Self::read(&name, self.bytes, Some(sheet))
+    }
+
+    /// Choose the text column (results start over).
+    pub fn choose_text(&mut self, column: usize) {
+        if column < self.table.columns.len() {
+            self.text_column = Some(column);
+            self.outcomes = vec![None; self.table.rows.len()];
+            self.done = 0;
+            self.pending = None;
+            self.cancelled = false;
         }
-        _ => "malformed CSV (check the quoting)".into(),
     }
-}
 
-/// Export fields of a row that has no prediction.
-fn error_fields(error: String) -> Vec<String> {
-    let mut fields = vec![String::new(); 8];
-    fields.push(error);
-    fields
-}
+    /// Choose the author column, or none.
+    pub fn choose_author(&mut self, column: Option<usize>) {
+        self.author_column = column.filter(|&c| c < self.table.columns.len());
+    }
 
-/// The results as CSV: line, text, level, band, P(level), high risk, P(high risk), the answer
-/// (high / review / low) with its reason and the safety net's phrase, error.
-pub fn export(rows: &[Row], outcomes: &[Option<Outcome>]) -> String {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let header = [
-        "line",
-        "text",
-        "level",
-        "band",
-        "p_level",
-        "high_risk",
-        "p_high_risk",
-        "call",
-        "reason",
-        "phrase",
-        "error",
-    ];
-    writer.write_record(header).expect("in-memory write");
-    for (row, outcome) in rows.iter().zip(outcomes) {
-        let line = row.line.to_string();
-        let fields: Vec<String> = match outcome {
-            Some(Outcome::Ok(p)) => vec![
-                p.level.to_string(),
-                labels::band(p.level).into(),
-                format!("{:.4}", p.level_probs[p.level]),
-                p.high_risk.to_string(),
-                format!("{:.4}", p.high_risk_prob),
-                format!("{:?}", p.call).to_lowercase(),
-                serde_json::to_value(p.reason)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
-                p.phrase.as_ref().map(|h| h.phrase.clone()).unwrap_or_default(),
-                String::new(),
-            ],
-            // The export is data, not interface: its errors stay in English whatever the page's language.
-            Some(Outcome::Empty) => error_fields(crate::Error::EmptyText.to_string()),
-            Some(Outcome::Err(e)) => error_fields(e.clone()),
-            None => error_fields("not assessed (cancelled)".into()),
+    pub fn total(&self) -> usize {
+        self.table.rows.len()
+    }
+
+    /// Assessing: a text column is set, not cancelled, rows left.
+    pub fn running(&self) -> bool {
+        self.text_column.is_some() && !self.cancelled && self.done < self.total()
+    }
+
+    /// Row `i`'s text (empty until a text column is set).
+    pub fn text(&self, i: usize) -> &str {
+        self.text_column
+            .map_or("", |c| self.table.rows[i].cells[c].as_str())
+    }
+
+    /// The next rows to send, from `done` on, when none are in flight: `(first row, texts)`.
+    pub fn next_chunk(&self) -> Option<(usize, Vec<String>)> {
+        if !self.running() || self.pending.is_some() {
+            return None;
+        }
+        let start = self.done;
+        let end = (start + CHUNK).min(self.total());
+        Some((start, (start..end).map(|i| self.text(i).to_string()).collect()))
+    }
+
+    /// A reply for request `id`: its outcomes fill the rows from the request's first row.
+    /// Replies for another request (cancelled, or from before a new column) are dropped.
+    pub fn on_results(&mut self, id: u32, outcomes: Vec<Outcome>) -> bool {
+        let Some((pending, start)) = self.pending else {
+            return false;
         };
-        let mut record = vec![line, row.text.clone()];
-        record.extend(fields);
-        writer.write_record(&record).expect("in-memory write");
+        if pending != id {
+            return false;
+        }
+        self.pending = None;
+        let mut filled = 0;
+        for (slot, outcome) in self.outcomes[start..].iter_mut().zip(outcomes) {
+            *slot = Some(outcome);
+            filled += 1;
+        }
+        self.done = start + filled;
+        true
     }
-    String::from_utf8(writer.into_inner().expect("in-memory write")).expect("UTF-8 in, UTF-8 out")
+
+    /// Stop: the chunk in flight is dropped when it comes back; the rows done are kept and the
+    /// rest are marked unassessed in the table and the export.
+    pub fn cancel(&mut self) {
+        if self.running() {
+            self.pending = None;
+            self.cancelled = true;
+        }
+    }
+
+    fn export_outcomes(&self) -> Vec<Option<ExportOutcome<'_>>> {
+        self.outcomes
+            .iter()
+            .map(|o| {
+                o.as_ref().map(|o| match o {
+                    Outcome::Ok(p) => ExportOutcome::Done(p),
+                    Outcome::Empty => ExportOutcome::Failed(crate::Error::EmptyText.to_string()),
+                    Outcome::Failed(f) => ExportOutcome::Failed(f.english()),
+                })
+            })
+            .collect()
+    }
+
+    /// Every input column, then the results (see [`export::results`]).
+    pub fn export(&self) -> String {
+        export::results(&self.table, &self.export_outcomes())
+    }
+
+    /// The per-person summary, when an author column is set.
+    pub fn people(&self) -> Option<Vec<Person>> {
+        let column = self.author_column?;
+        Some(export::people(
+            &self.table,
+            column,
+            &self.export_outcomes(),
+            self.people_order,
+        ))
+    }
+
+    pub fn export_people(&self) -> Option<String> {
+        let column = self.author_column?;
+        Some(export::people_csv(&self.table.columns[column], &self.people()?))
+    }
+
+    /// The rows the table shows, in the chosen order: at most [`TABLE_ROWS`] of them, picked
+    /// without sorting them all (this runs on every reply of a 100,000-row batch).
+    pub fn table_order(&self) -> Vec<usize> {
+        let total = self.total();
+        if self.sort == SortKey::Line {
+            return (0..total.min(TABLE_ROWS)).collect();
+        }
+        let key = |i: usize| match &self.outcomes[i] {
+            Some(Outcome::Ok(p)) => match self.sort {
+                SortKey::Level => -(p.level as f32) - p.level_probs[p.level],
+                SortKey::HighRisk => -p.high_risk_prob,
+                SortKey::Line => 0.0,
+            },
+            _ => 1.0,
+        };
+        let mut order: Vec<(f32, usize)> = (0..total).map(|i| (key(i), i)).collect();
+        let cmp = |a: &(f32, usize), b: &(f32, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+        if order.len() > TABLE_ROWS {
+            order.select_nth_unstable_by(TABLE_ROWS, cmp);
+            order.truncate(TABLE_ROWS);
+        }
+        order.sort_unstable_by(cmp);
+        order.into_iter().map(|(_, i)| i).collect()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::prediction::Prediction;
+    use crate::web::protocol::Failure;
 
-    #[test]
-    fn csv_with_bom_crlf_quotes_and_extra_columns() {
-        let file = "\u{feff}id,text,note\r\n1,\"第一行, 有逗号\",x\r\n2,\"引号\"\"内\"\"\",y\r\n3,\"跨\r\n行\",z\r\n";
-        let rows = parse("posts.csv", file.as_bytes()).unwrap();
-        let texts: Vec<&str> = rows.iter().map(|r| r.text.as_str()).collect();
-        assert_eq!(texts, ["第一行, 有逗号", "引号\"内\"", "跨\r\n行"]);
-        assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 3, 4]);
-    }
-
-    #[test]
-    fn bad_files_say_where_and_what() {
-        let missing = parse("a.csv", b"id,body\n1,x\n").unwrap_err();
-        assert!(
-            missing.contains("a.csv, line 1") && missing.contains("no \"text\" column"),
-            "{missing}"
-        );
-        let utf8 = parse("b.csv", b"text\n\xff\xfe\n").unwrap_err();
-        assert!(utf8.contains("b.csv") && utf8.contains("UTF-8"), "{utf8}");
-        let short = parse("c.csv", b"id,text\n1\n").unwrap_err();
-        assert!(short.contains("c.csv, line 2"), "{short}");
-    }
-
-    #[test]
-    fn line_numbers_stay_right_over_many_rows() {
-        // Every tenth text spans two lines, so line numbers drift from row numbers.
-        let mut file = String::from("id,text\r\n");
-        let mut lines = Vec::new();
-        let mut line = 2;
-        for i in 0..20_000 {
-            lines.push(line);
-            if i % 10 == 0 {
-                file.push_str(&format!("{i},\"第{i}行\r\n续\"\r\n"));
-                line += 2;
-            } else {
-                file.push_str(&format!("{i},第{i}行\r\n"));
-                line += 1;
-            }
-        }
-        let rows = parse("many.csv", file.as_bytes()).unwrap();
-        assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), lines);
-        assert_eq!(rows[10].text, "第10行\r\n续");
-        let bad = format!("{file}only-an-id\r\n");
-        let err = parse("many.csv", bad.as_bytes()).unwrap_err();
-        assert!(err.starts_with(&format!("many.csv, line {line}:")), "{err}");
-    }
-
-    #[test]
-    fn txt_is_one_text_per_non_blank_line() {
-        let rows = parse("posts.TXT", "一\n\n  \n二\r\n".as_bytes()).unwrap();
-        assert_eq!(
-            rows,
-            [
-                Row {
-                    line: 1,
-                    text: "一".into()
-                },
-                Row {
-                    line: 4,
-                    text: "二".into()
-                }
-            ]
-        );
-    }
-
-    #[test]
-    fn export_has_a_row_per_input_with_result_or_reason() {
-        let rows = vec![
-            Row {
-                line: 2,
-                text: "a, \"b\"".into(),
-            },
-            Row {
-                line: 3,
-                text: " ".into(),
-            },
-            Row {
-                line: 4,
-                text: "c".into(),
-            },
-        ];
+    fn prediction(level: usize, p_high: f32) -> Prediction {
         let mut probs = vec![0.0; 11];
-        probs[7] = 0.6;
-        let p = Prediction::from_probabilities(probs, 0.8, 0.5, (6, false));
-        let outcomes = vec![Some(Outcome::Ok(p)), Some(Outcome::Empty), None];
-        let csv = export(&rows, &outcomes);
-        let back = parse("out.csv", csv.as_bytes()).unwrap();
-        assert_eq!(
-            back.iter().map(|r| r.text.as_str()).collect::<Vec<_>>(),
-            ["a, \"b\"", " ", "c"]
-        );
-        let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(
-            lines[0],
-            "line,text,level,band,p_level,high_risk,p_high_risk,call,reason,phrase,error"
-        );
+        probs[level] = 0.9;
+        Prediction::from_probabilities(probs, p_high, 0.5, (4, false))
+    }
+
+    // Synthetic rows, written for these tests.
+    fn file(rows: usize) -> Vec<u8> {
+        let mut s = String::from("用户,内容,日期\n");
+        for i in 0..rows {
+            s += &format!("u{},第{i}条帖子,2026-01-{:02}\n", i % 3, i % 28 + 1);
+        }
+        s.into_bytes()
+    }
+
+    #[test]
+    fn nothing_runs_until_the_text_column_is_chosen() {
+        let mut b = Batch::read("posts.csv", file(40), None).unwrap();
+        assert_eq!(b.text_column, None, "no column is named text");
+        assert_eq!(b.author_column, Some(0), "用户 is an author column");
+        assert!(!b.running() && b.next_chunk().is_none());
+        b.choose_text(1);
+        let (start, texts) = b.next_chunk().unwrap();
+        assert_eq!((start, texts.len(), texts[0].as_str()), (0, CHUNK, "第0条帖子"));
+    }
+
+    #[test]
+    fn results_fill_in_order_and_stale_replies_are_dropped() {
+        let mut b = Batch::read("posts.csv", file(40), None).unwrap();
+        b.choose_text(1);
+        let (start, texts) = b.next_chunk().unwrap();
+        b.pending = Some((7, start));
+        assert!(b.next_chunk().is_none(), "one request at a time");
+        assert!(!b.on_results(6, vec![]), "another request's reply");
+        let outcomes = texts.iter().map(|_| Outcome::Ok(prediction(2, 0.1))).collect();
+        assert!(b.on_results(7, outcomes));
+        assert_eq!(b.done, CHUNK);
+        let (start, texts) = b.next_chunk().unwrap();
+        assert_eq!((start, texts.len()), (CHUNK, 8));
+        b.pending = Some((8, start));
+        b.cancel();
         assert!(
-            lines[1].ends_with(",7,high,0.6000,true,0.8000,high,agree,,"),
+            !b.on_results(8, vec![]),
+            "cancelled: the chunk in flight is dropped"
+        );
+        assert!(!b.running());
+        // Choosing another column starts over.
+        b.choose_text(2);
+        assert_eq!(
+            (b.done, b.cancelled, b.outcomes.iter().flatten().count()),
+            (0, false, 0)
+        );
+    }
+
+    #[test]
+    fn the_export_keeps_every_column_and_says_what_failed() {
+        let mut b = Batch::read("posts.csv", file(3), None).unwrap();
+        b.choose_text(1);
+        b.pending = Some((1, 0));
+        let failure = Failure::Model {
+            detail: "read-back".into(),
+        };
+        b.on_results(
+            1,
+            vec![
+                Outcome::Ok(prediction(7, 0.9)),
+                Outcome::Empty,
+                Outcome::Failed(failure),
+            ],
+        );
+        let csv = b.export();
+        let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+        assert!(lines[0].starts_with("用户,内容,日期,line,level,"), "{}", lines[0]);
+        assert!(
+            lines[1].starts_with("u0,第0条帖子,2026-01-01,2,7,"),
             "{}",
             lines[1]
         );
         assert!(lines[2].contains(",empty text: "), "{}", lines[2]);
-        assert!(lines[3].ends_with("not assessed (cancelled)"));
+        assert!(
+            lines[3].ends_with("the model could not compute this text: read-back"),
+            "{}",
+            lines[3]
+        );
+        let people = b.people().unwrap();
+        assert_eq!(people[0].author, "u0");
+        assert_eq!(people[0].highest_level, Some(7));
+        assert!(b.export_people().unwrap().starts_with("\u{feff}用户,posts,"));
     }
 }

@@ -60,6 +60,23 @@ pub struct Words {
     pub showing: &'static str,
     pub cancelled: &'static str,
     pub not_assessed: &'static str,
+    /// How the file was read: `{encoding}`, `{rows}` rows, sheet `{sheet}`.
+    pub file_read: &'static str,
+    pub file_read_sheet: &'static str,
+    pub sheet: &'static str,
+    pub text_column: &'static str,
+    pub choose_text_column: &'static str,
+    pub author_column: &'static str,
+    pub no_author: &'static str,
+    pub people_title: &'static str,
+    /// Author, posts, highest level, highest P(high), high-risk posts, flagged posts.
+    pub people_columns: [&'static str; 6],
+    pub export_people: &'static str,
+    /// A text the model could not assess: not loaded, unreadable, model failure.
+    pub failures: [&'static str; 3],
+    /// Reading a file failed (see `table::TableError`); `{file}`, `{line}`, `{columns}`,
+    /// `{column}`, `{sheet}`, `{sheets}` are filled in.
+    pub table_errors: [&'static str; 7],
     pub levels: [&'static str; 11],
 }
 
@@ -113,7 +130,7 @@ pub const ZH: Words = Words {
     ],
     crisis_note: "本工具只是筛查辅助，不能替代专业评估。",
     batch_title: "批量评估",
-    batch_help: "选择本地 CSV（含 text 列）或 TXT（每行一条）。文件不会离开本设备。",
+    batch_help: "选择本地文件：CSV、TSV、TXT（UTF-8、UTF-16 或 GBK/GB18030 编码，每行一条或带表头的表格）或 Excel 工作簿（.xlsx）。文件不会离开本设备。",
     batch_running: "正在评估",
     cancel: "取消",
     export: "导出 CSV",
@@ -123,6 +140,37 @@ pub const ZH: Words = Words {
     showing: "显示 {total} 行中的前 {n} 行；导出包含全部。",
     cancelled: "已取消：{total} 行中已评估 {done} 行；导出中其余行标为未评估。",
     not_assessed: "未评估（已取消）",
+    file_read: "已读取 {rows} 行（{encoding}）。",
+    file_read_sheet: "已读取工作表“{sheet}”的 {rows} 行。",
+    sheet: "工作表",
+    text_column: "文本列",
+    choose_text_column: "文件中没有名为 text 的列：请选择要评估的文本列。",
+    author_column: "作者列（按人汇总）",
+    no_author: "（不汇总）",
+    people_title: "按人汇总",
+    people_columns: [
+        "作者",
+        "帖子数",
+        "最高等级",
+        "最高高风险概率",
+        "高风险帖子",
+        "需关注帖子",
+    ],
+    export_people: "导出按人汇总",
+    failures: [
+        "模型尚未加载，无法评估。",
+        "无法读取这段文本。",
+        "模型无法计算这段文本。",
+    ],
+    table_errors: [
+        "{file}：不是 UTF-8、UTF-16（带 BOM）或 GB18030 编码的文本。请另存为 UTF-8 或 Excel 工作簿。",
+        "{file} 第 {line} 行：格式有误（请检查引号）。",
+        "{file}：无法读取这个工作簿。",
+        "{file}：没有名为“{sheet}”的工作表（有：{sheets}）。",
+        "{file}：没有名为 text 的列，请选择文本列（表头：{columns}）。",
+        "{file}：没有名为“{column}”的列（表头：{columns}）。",
+        "{file}：没有任何行。",
+    ],
     levels: [
         "仅日常负面情绪",
         "有一些存在性痛苦",
@@ -188,7 +236,7 @@ pub const EN: Words = Words {
     ],
     crisis_note: "This tool is a screening aid and does not replace a professional assessment.",
     batch_title: "Batch",
-    batch_help: "Choose a local CSV (with a text column) or TXT (one post per line). The file never leaves this device.",
+    batch_help: "Choose a local file: CSV, TSV or TXT (UTF-8, UTF-16 or GBK/GB18030; one post per line, or a table with a header) or an Excel workbook (.xlsx). The file never leaves this device.",
     batch_running: "Assessing",
     cancel: "Cancel",
     export: "Export CSV",
@@ -198,6 +246,37 @@ pub const EN: Words = Words {
     showing: "Showing the first {n} of {total} rows; the export has all of them.",
     cancelled: "Cancelled: {done} of {total} rows assessed; the export marks the rest as not assessed.",
     not_assessed: "not assessed (cancelled)",
+    file_read: "Read {rows} rows ({encoding}).",
+    file_read_sheet: "Read {rows} rows of sheet “{sheet}”.",
+    sheet: "Sheet",
+    text_column: "Text column",
+    choose_text_column: "The file has no column named text: choose the column to assess.",
+    author_column: "Author column (summary per person)",
+    no_author: "(none)",
+    people_title: "Per person",
+    people_columns: [
+        "Author",
+        "Posts",
+        "Highest level",
+        "Highest P(high risk)",
+        "High-risk posts",
+        "Flagged posts",
+    ],
+    export_people: "Export per person",
+    failures: [
+        "The model is not loaded yet.",
+        "This text could not be read.",
+        "The model could not compute this text.",
+    ],
+    table_errors: [
+        "{file}: not text in UTF-8, UTF-16 (with a BOM) or GB18030. Save it as UTF-8 or as an Excel workbook.",
+        "{file}, line {line}: malformed (check the quoting).",
+        "{file}: the workbook cannot be read.",
+        "{file}: no sheet named “{sheet}” (it has: {sheets}).",
+        "{file}: no column named text; choose the text column (the header has: {columns}).",
+        "{file}: no column named “{column}” (the header has: {columns}).",
+        "{file}: no rows.",
+    ],
     levels: crate::labels::LEVEL_DESCRIPTIONS,
 };
 
@@ -268,5 +347,48 @@ impl Words {
             Reason::WishWithoutPlan => Some(self.review_reasons[1].into()),
             Reason::Phrase => Some(self.review_reasons[2].replace("{phrase}", phrase.unwrap_or(""))),
         }
+    }
+}
+
+impl Words {
+    /// Why one text could not be assessed, in this language.
+    pub fn failure(&self, f: &crate::web::protocol::Failure) -> &'static str {
+        use crate::web::protocol::Failure;
+        match f {
+            Failure::NotLoaded => self.failures[0],
+            Failure::Unreadable { .. } => self.failures[1],
+            Failure::Model { .. } => self.failures[2],
+        }
+    }
+
+    /// Why a file could not be read, in this language.
+    pub fn table_error(&self, e: &crate::table::TableError) -> String {
+        use crate::table::TableError as E;
+        let (k, file) = match e {
+            E::NotText { file } => (0, file),
+            E::Malformed { file, .. } => (1, file),
+            E::Workbook { file, .. } => (2, file),
+            E::NoSheet { file, .. } => (3, file),
+            E::NoTextColumn { file, .. } => (4, file),
+            E::NoSuchColumn { file, .. } => (5, file),
+            E::Empty { file } => (6, file),
+        };
+        let mut s = self.table_errors[k].replace("{file}", file);
+        match e {
+            E::Malformed { line, .. } => s = s.replace("{line}", &line.to_string()),
+            E::NoSheet { sheet, sheets, .. } => {
+                s = s
+                    .replace("{sheet}", sheet)
+                    .replace("{sheets}", &sheets.join(", "))
+            }
+            E::NoTextColumn { columns, .. } => s = s.replace("{columns}", &columns.join(", ")),
+            E::NoSuchColumn { column, columns, .. } => {
+                s = s
+                    .replace("{column}", column)
+                    .replace("{columns}", &columns.join(", "))
+            }
+            _ => {}
+        }
+        s
     }
 }

@@ -106,7 +106,50 @@ pub enum Outcome {
     Ok(Prediction),
     /// Nothing to classify (the text is whitespace): the page says so in its own language.
     Empty,
-    Err(String),
+    Failed(Failure),
+}
+
+/// Why one text could not be assessed: the page says it in its own language
+/// (`Words::failure`), with the technical detail (English) under it; the export says it in
+/// English ([`Failure::english`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Failure {
+    /// Sent before the model was ready (the page does not, but the worker answers anyway).
+    NotLoaded,
+    /// The tokenizer could not read the text.
+    Unreadable { detail: String },
+    /// The model failed on it (e.g. a GPU read-back).
+    Model { detail: String },
+}
+
+impl Failure {
+    /// From the shared code's error for one text.
+    pub fn of(e: &crate::Error) -> Self {
+        match e {
+            crate::Error::Tokenizer { .. } => Failure::Unreadable {
+                detail: e.to_string(),
+            },
+            _ => Failure::Model {
+                detail: e.to_string(),
+            },
+        }
+    }
+
+    pub fn detail(&self) -> &str {
+        match self {
+            Failure::NotLoaded => "",
+            Failure::Unreadable { detail } | Failure::Model { detail } => detail,
+        }
+    }
+
+    /// The same in English, for the export's error column.
+    pub fn english(&self) -> String {
+        match self {
+            Failure::NotLoaded => "the model is not loaded".into(),
+            Failure::Unreadable { detail } => format!("the text could not be read: {detail}"),
+            Failure::Model { detail } => format!("the model could not compute this text: {detail}"),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, ReadableStreamDefaultRea
 
 use crate::infer::{CONFIG_FILE, Classifier, Manifest, TOKENIZER_FILE};
 use crate::text::is_blank;
-use crate::web::protocol::{LoadError, LoadFault, ModelInfo, Outcome, Reply, Request};
+use crate::web::protocol::{Failure, LoadError, LoadFault, ModelInfo, Outcome, Reply, Request};
 
 /// A fixed synthetic text for the warm-up run (WebGPU compiles its shaders on first use).
 const WARM_UP: &str = "今天有点累，但还好。";
@@ -172,26 +172,30 @@ async fn load(base: &str, gpu: bool) -> Result<(Classifier, ModelInfo), LoadErro
     Ok((classifier, info))
 }
 
-/// Predictions for the non-empty texts; an empty one gets its own error and does not stop the rest.
+/// Predictions for the non-empty texts; an empty one gets its own outcome, and a text the
+/// model fails on gets its own failure: neither stops the rest.
 async fn classify(classifier: &Classifier, texts: &[String], explain: bool) -> Vec<Outcome> {
     let mut outcomes: Vec<Option<Outcome>> = texts
         .iter()
         .map(|t| is_blank(t).then_some(Outcome::Empty))
         .collect();
-    let todo: Vec<usize> = (0..texts.len()).filter(|&i| outcomes[i].is_none()).collect();
-    let refs: Vec<&str> = todo.iter().map(|&i| texts[i].as_str()).collect();
-    match classifier.predict_async(&refs).await {
-        Ok(predictions) => {
-            for (&i, mut p) in todo.iter().zip(predictions) {
-                if explain {
-                    p.attribution = classifier.explain_async(&texts[i], &p).await.ok();
+    let mut todo: Vec<usize> = (0..texts.len()).filter(|&i| outcomes[i].is_none()).collect();
+    while !todo.is_empty() {
+        let refs: Vec<&str> = todo.iter().map(|&i| texts[i].as_str()).collect();
+        match classifier.predict_async(&refs).await {
+            Ok(predictions) => {
+                for (&i, mut p) in todo.iter().zip(predictions) {
+                    if explain {
+                        p.attribution = classifier.explain_async(&texts[i], &p).await.ok();
+                    }
+                    outcomes[i] = Some(Outcome::Ok(p));
                 }
-                outcomes[i] = Some(Outcome::Ok(p));
+                todo.clear();
             }
-        }
-        Err((_, e)) => {
-            for &i in &todo {
-                outcomes[i] = Some(Outcome::Err(e.to_string()));
+            // The failing text gets its failure; the others are tried again without it.
+            Err((k, e)) => {
+                let i = todo.remove(k.min(todo.len() - 1));
+                outcomes[i] = Some(Outcome::Failed(Failure::of(&e)));
             }
         }
     }
@@ -243,7 +247,7 @@ pub fn start() {
                         Some(c) => classify(c, &texts, explain).await,
                         None => texts
                             .iter()
-                            .map(|_| Outcome::Err("the model is not loaded".into()))
+                            .map(|_| Outcome::Failed(Failure::NotLoaded))
                             .collect(),
                     };
                     post(&Reply::Results {
