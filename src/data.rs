@@ -34,8 +34,8 @@ pub enum DataError {
     EmptyText { path: PathBuf, line: u64 },
     #[error("{path}, line {line}: not valid UTF-8 (save the file as UTF-8)")]
     InvalidUtf8 { path: PathBuf, line: u64 },
-    #[error("{path}: not text in UTF-8, UTF-16 (with a BOM) or GB18030; save it as UTF-8")]
-    NotText { path: PathBuf },
+    #[error("{path}, line {line}: not text in UTF-8, UTF-16 (with a BOM) or GB18030; save it as UTF-8")]
+    NotText { path: PathBuf, line: u64 },
     #[error("{path}, line {line}: malformed CSV: {detail}")]
     Csv {
         path: PathBuf,
@@ -78,7 +78,10 @@ fn read(path: &Path) -> Result<Vec<u8>, DataError> {
     }
     crate::table::decode(&bytes)
         .map(|(text, _)| text.into_bytes())
-        .ok_or_else(|| DataError::NotText { path: path.into() })
+        .ok_or_else(|| DataError::NotText {
+            path: path.into(),
+            line: crate::table::first_bad_line(&bytes),
+        })
 }
 
 fn reader(bytes: &[u8]) -> csv::Reader<&[u8]> {

@@ -535,3 +535,76 @@ fn eval_reports_screening_rates_per_group() {
     assert_eq!(groups[0]["expect"], "none");
     assert_eq!(groups[1]["n"], 1);
 }
+
+/// The files counselors have: a workbook with the text in a column of another name, a CSV
+/// saved by Excel on Chinese Windows (GB18030), Excel's "Unicode text" (UTF-16, tabs).
+#[test]
+fn predict_and_eval_read_workbooks_and_excel_encodings() {
+    let (dir, data, model) = fixture();
+    let model = model.to_str().unwrap();
+    // Synthetic posts, written for this test.
+    let book = dir.path().join("posts.xlsx");
+    common::write_xlsx(
+        &book,
+        &[
+            ("说明", vec![vec!["这一页没有帖子"]]),
+            (
+                "帖子",
+                vec![
+                    vec!["用户", "body"],
+                    vec!["u1", "今天加班好累"],
+                    vec!["u2", "周末去爬山了"],
+                ],
+            ),
+        ],
+    );
+    let book = book.to_str().unwrap();
+    let o = sosrisk(&[
+        "predict", "--model", model, "--file", book, "--sheet", "帖子", "--column", "body", "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 2);
+    fails_with(
+        &["predict", "--model", model, "--file", book, "--sheet", "帖子"],
+        &["no column named \"text\"", "用户, body"],
+    );
+    fails_with(
+        &["predict", "--model", model, "--file", book, "--sheet", "第三页"],
+        &["no sheet named \"第三页\"", "说明, 帖子"],
+    );
+
+    // The same labelled data in UTF-8 and in GB18030 scores the same.
+    let utf8 = std::fs::read_to_string(data).unwrap();
+    let (gbk, _, bad) = encoding_rs::GB18030.encode(&utf8);
+    assert!(!bad);
+    let gbk_path = dir.path().join("gbk.csv");
+    std::fs::write(&gbk_path, &gbk).unwrap();
+    let scores = |path: &str| {
+        let o = sosrisk(&["eval", "--model", model, "--data", path, "--json"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        (v["binary_f1"].clone(), v["level_weighted_f1"].clone())
+    };
+    assert_eq!(scores(data.to_str().unwrap()), scores(gbk_path.to_str().unwrap()));
+
+    // Excel's "Unicode text": UTF-16 with a BOM, tab-separated, saved as .txt.
+    let table = "编号\ttext\n1\t今天下雨了\n2\t晚饭吃了面条\n";
+    let mut bytes = vec![0xff, 0xfe];
+    bytes.extend(table.encode_utf16().flat_map(u16::to_le_bytes));
+    let txt = dir.path().join("unicode.txt");
+    std::fs::write(&txt, bytes).unwrap();
+    let o = sosrisk(&[
+        "predict",
+        "--model",
+        model,
+        "--file",
+        txt.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 2);
+    fails_with(
+        &["predict", "--model", model, "--file", "/dev/null/none.csv"],
+        &["cannot read"],
+    );
+}

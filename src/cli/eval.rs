@@ -95,8 +95,7 @@ fn predict_texts(models: &[PathBuf], texts: &[String], backend: Backend) -> Resu
 /// The screening rates per group, when the file has groups (a `group` or `source` column) or
 /// no levels (a robustness set): printed as a table, returned for the JSON report.
 fn screening(args: &Args) -> Result<Option<Vec<GroupRates>>> {
-    let grouped = data::has_column(&args.data, "group")? || data::has_column(&args.data, "source")?;
-    if !grouped && data::has_column(&args.data, "level")? {
+    if !is_screening_set(&args.data)? {
         return Ok(None);
     }
     let texts = data::read_screening(&args.data, args.split.as_deref())?;
@@ -110,8 +109,16 @@ fn screening(args: &Args) -> Result<Option<Vec<GroupRates>>> {
     Ok(Some(rates))
 }
 
+/// Whether the file has groups of its own (`group` or `source`) or what is expected (`risk`):
+/// a screening set, which need not have levels.
+fn is_screening_set(path: &std::path::Path) -> Result<bool> {
+    Ok(data::has_column(path, "group")?
+        || data::has_column(path, "source")?
+        || data::has_column(path, "risk")?)
+}
+
 pub fn run(args: Args) -> Result<()> {
-    if !data::has_column(&args.data, "level")? {
+    if !data::has_column(&args.data, "level")? && is_screening_set(&args.data)? {
         // A screening set without labels: only the rates.
         let rates = screening(&args)?.expect("a file without levels is a screening set");
         if args.json {

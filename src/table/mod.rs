@@ -16,14 +16,23 @@ use crate::lines::Lines;
 
 pub use decode::decode;
 
+/// The line of the first byte that is not UTF-8 (where a file that fits no encoding goes
+/// wrong, as far as the user's editor shows it).
+pub fn first_bad_line(bytes: &[u8]) -> u64 {
+    let at = std::str::from_utf8(bytes)
+        .err()
+        .map_or(bytes.len(), |e| e.valid_up_to());
+    1 + bytes[..at].iter().filter(|&&b| b == b'\n').count() as u64
+}
+
 /// What went wrong reading a file. The page shows each in its own language
 /// (`web::i18n::Words::table_error`); `Display` is the CLI's English.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum TableError {
     #[error(
-        "{file}: not text in UTF-8, UTF-16 (with a BOM) or GB18030; save it as UTF-8 or as an Excel workbook"
+        "{file}, line {line}: not text in UTF-8, UTF-16 (with a BOM) or GB18030; save it as UTF-8 or as an Excel workbook"
     )]
-    NotText { file: String },
+    NotText { file: String, line: u64 },
     #[error("{file}, line {line}: {detail}")]
     Malformed {
         file: String,
@@ -96,7 +105,10 @@ pub fn read(file: &str, bytes: &[u8], sheet: Option<&str>) -> Result<Table, Tabl
     let table = match extension(file).as_str() {
         "xlsx" | "xlsm" => read_workbook(file, bytes, sheet)?,
         ext => {
-            let (text, encoding) = decode(bytes).ok_or_else(|| TableError::NotText { file: file.into() })?;
+            let (text, encoding) = decode(bytes).ok_or_else(|| TableError::NotText {
+                file: file.into(),
+                line: first_bad_line(bytes),
+            })?;
             let first = text.lines().next().unwrap_or("");
             let format = match ext {
                 "csv" => Format::Csv,

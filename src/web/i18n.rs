@@ -163,7 +163,7 @@ pub const ZH: Words = Words {
         "模型无法计算这段文本。",
     ],
     table_errors: [
-        "{file}：不是 UTF-8、UTF-16（带 BOM）或 GB18030 编码的文本。请另存为 UTF-8 或 Excel 工作簿。",
+        "{file} 第 {line} 行：不是 UTF-8、UTF-16（带 BOM）或 GB18030 编码的文本。请另存为 UTF-8 或 Excel 工作簿。",
         "{file} 第 {line} 行：格式有误（请检查引号）。",
         "{file}：无法读取这个工作簿。",
         "{file}：没有名为“{sheet}”的工作表（有：{sheets}）。",
@@ -269,7 +269,7 @@ pub const EN: Words = Words {
         "The model could not compute this text.",
     ],
     table_errors: [
-        "{file}: not text in UTF-8, UTF-16 (with a BOM) or GB18030. Save it as UTF-8 or as an Excel workbook.",
+        "{file}, line {line}: not text in UTF-8, UTF-16 (with a BOM) or GB18030. Save it as UTF-8 or as an Excel workbook.",
         "{file}, line {line}: malformed (check the quoting).",
         "{file}: the workbook cannot be read.",
         "{file}: no sheet named “{sheet}” (it has: {sheets}).",
@@ -365,7 +365,7 @@ impl Words {
     pub fn table_error(&self, e: &crate::table::TableError) -> String {
         use crate::table::TableError as E;
         let (k, file) = match e {
-            E::NotText { file } => (0, file),
+            E::NotText { file, .. } => (0, file),
             E::Malformed { file, .. } => (1, file),
             E::Workbook { file, .. } => (2, file),
             E::NoSheet { file, .. } => (3, file),
@@ -376,6 +376,7 @@ impl Words {
         let mut s = self.table_errors[k].replace("{file}", file);
         match e {
             E::Malformed { line, .. } => s = s.replace("{line}", &line.to_string()),
+            E::NotText { line, .. } => s = s.replace("{line}", &line.to_string()),
             E::NoSheet { sheet, sheets, .. } => {
                 s = s
                     .replace("{sheet}", sheet)

@@ -83,3 +83,85 @@ pub fn vulkan_driver() -> bool {
         .read_dir()
         .is_ok_and(|mut d| d.next().is_some())
 }
+
+/// A minimal .xlsx workbook: one sheet per `(name, rows)`, every cell an inline string.
+pub fn write_xlsx(path: &Path, sheets: &[(&str, Vec<Vec<&str>>)]) {
+    use std::io::Write;
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let opts = zip::write::SimpleFileOptions::default();
+    let mut put = |name: &str, body: String| {
+        zip.start_file(name, opts).unwrap();
+        zip.write_all(body.as_bytes()).unwrap();
+    };
+    let overrides: String = (1..=sheets.len())
+        .map(|i| format!("<Override PartName=\"/xl/worksheets/sheet{i}.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/>"))
+        .collect();
+    put(
+        "[Content_Types].xml",
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"><Default Extension=\"rels\" ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/><Default Extension=\"xml\" ContentType=\"application/xml\"/><Override PartName=\"/xl/workbook.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml\"/>{overrides}</Types>"
+        ),
+    );
+    put("_rels/.rels", "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\"><Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument\" Target=\"xl/workbook.xml\"/></Relationships>".into());
+    let sheet_list: String = sheets
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| {
+            format!(
+                "<sheet name=\"{}\" sheetId=\"{}\" r:id=\"rId{}\"/>",
+                escape(name),
+                i + 1,
+                i + 1
+            )
+        })
+        .collect();
+    put(
+        "xl/workbook.xml",
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><workbook xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\"><sheets>{sheet_list}</sheets></workbook>"
+        ),
+    );
+    let rels: String = (1..=sheets.len())
+        .map(|i| format!("<Relationship Id=\"rId{i}\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet\" Target=\"worksheets/sheet{i}.xml\"/>"))
+        .collect();
+    put(
+        "xl/_rels/workbook.xml.rels",
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">{rels}</Relationships>"
+        ),
+    );
+    for (i, (_, rows)) in sheets.iter().enumerate() {
+        let body: String = rows
+            .iter()
+            .enumerate()
+            .map(|(r, cells)| {
+                let cells: String = cells
+                    .iter()
+                    .enumerate()
+                    .map(|(c, v)| {
+                        format!(
+                            "<c r=\"{}{}\" t=\"inlineStr\"><is><t>{}</t></is></c>",
+                            (b'A' + c as u8) as char,
+                            r + 1,
+                            escape(v)
+                        )
+                    })
+                    .collect();
+                format!("<row r=\"{}\">{cells}</row>", r + 1)
+            })
+            .collect();
+        put(
+            &format!("xl/worksheets/sheet{}.xml", i + 1),
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\"><sheetData>{body}</sheetData></worksheet>"
+            ),
+        );
+    }
+    zip.finish().unwrap();
+}
