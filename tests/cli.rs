@@ -568,6 +568,12 @@ fn predict_and_eval_read_workbooks_and_excel_encodings() {
         &["predict", "--model", model, "--file", book, "--sheet", "帖子"],
         &["no column named \"text\"", "用户, body"],
     );
+    // Without --sheet: the first sheet with rows (the notes page is skipped).
+    let o = sosrisk(&[
+        "predict", "--model", model, "--file", book, "--column", "body", "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 2);
     fails_with(
         &["predict", "--model", model, "--file", book, "--sheet", "第三页"],
         &["no sheet named \"第三页\"", "说明, 帖子"],

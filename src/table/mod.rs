@@ -230,42 +230,49 @@ fn read_workbook(file: &str, bytes: &[u8], sheet: Option<&str>) -> Result<Table,
     };
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes.to_vec())).map_err(|e| workbook_error(&e))?;
     let sheets = book.sheet_names();
-    let name = match sheet {
-        Some(s) => sheets
-            .iter()
-            .find(|n| n.as_str() == s)
-            .cloned()
-            .ok_or_else(|| TableError::NoSheet {
-                file: file.into(),
-                sheet: s.into(),
-                sheets: sheets.clone(),
-            })?,
-        None => sheets
-            .first()
-            .cloned()
-            .ok_or_else(|| TableError::Empty { file: file.into() })?,
+    let wanted: Vec<String> = match sheet {
+        Some(s) => {
+            vec![
+                sheets
+                    .iter()
+                    .find(|n| n.as_str() == s)
+                    .cloned()
+                    .ok_or_else(|| TableError::NoSheet {
+                        file: file.into(),
+                        sheet: s.into(),
+                        sheets: sheets.clone(),
+                    })?,
+            ]
+        }
+        // The first sheet with rows under its header (a workbook often opens with a notes page).
+        None => sheets.clone(),
     };
-    let range = book.worksheet_range(&name).map_err(|e| workbook_error(&e))?;
-    let first_row = range.start().map_or(0, |(r, _)| r as usize);
-    let mut all = range.rows().enumerate().map(|(i, cells)| TableRow {
-        line: first_row + i + 1,
-        cells: cells.iter().map(cell_text).collect(),
-    });
-    // The first row with anything in it is the header.
-    let header = all.find(|r| r.cells.iter().any(|c| !crate::text::is_blank(c)));
-    let columns: Vec<String> = header
-        .map(|r| r.cells.iter().map(|c| c.trim().to_string()).collect())
-        .unwrap_or_default();
-    let rows = all
-        .filter(|r| r.cells.iter().any(|c| !crate::text::is_blank(c)))
-        .collect();
-    Ok(Table {
-        file: file.into(),
-        format: Format::Xlsx { sheet: name, sheets },
-        encoding: None,
-        columns,
-        rows,
-    })
+    for name in wanted {
+        let range = book.worksheet_range(&name).map_err(|e| workbook_error(&e))?;
+        let first_row = range.start().map_or(0, |(r, _)| r as usize);
+        let mut all = range.rows().enumerate().map(|(i, cells)| TableRow {
+            line: first_row + i + 1,
+            cells: cells.iter().map(cell_text).collect(),
+        });
+        // The first row with anything in it is the header.
+        let header = all.find(|r| r.cells.iter().any(|c| !crate::text::is_blank(c)));
+        let columns: Vec<String> = header
+            .map(|r| r.cells.iter().map(|c| c.trim().to_string()).collect())
+            .unwrap_or_default();
+        let rows: Vec<TableRow> = all
+            .filter(|r| r.cells.iter().any(|c| !crate::text::is_blank(c)))
+            .collect();
+        if !rows.is_empty() || sheet.is_some() {
+            return Ok(Table {
+                file: file.into(),
+                format: Format::Xlsx { sheet: name, sheets },
+                encoding: None,
+                columns,
+                rows,
+            });
+        }
+    }
+    Err(TableError::Empty { file: file.into() })
 }
 
 impl Table {

@@ -84,9 +84,10 @@ for (const gpu of [true, false]) {
       await page.screenshot({ path: join(artifacts, `${backend}-batch.png`), fullPage: true });
       const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export")]);
       const exported = readFileSync(await download.path(), "utf8").replace(/^\ufeff/, "").trim().split(/\r?\n/);
-      assert.equal(exported[0], "line,text,level,band,p_level,high_risk,p_high_risk,call,reason,phrase,error");
+      // Every input column in order (id, text), then the results.
+      assert.equal(exported[0], "id,text,line,level,band,p_level,high_risk,p_high_risk,call,reason,phrase,deciding_characters,error");
       assert.equal(exported.length, 8);
-      TEXTS.forEach((_, i) => assert.ok(exported[i + 1].startsWith(`${i + 2},`), exported[i + 1]));
+      TEXTS.forEach((_, i) => assert.ok(exported[i + 1].startsWith(`${i},`), exported[i + 1]));
       expected.forEach((p, i) => assert.ok(exported[i + 1].includes(`,${p.level},${p.band},`), `export row ${i}: ${exported[i + 1]}`));
       assert.match(exported[6], /empty text/);
       assert.match(exported[7], /empty text/);

@@ -105,10 +105,15 @@ function parseCsv(text) {
   return rows;
 }
 
+/** The export: its header, and each row as an object keyed by the header's names. */
 async function exportCsv(page) {
   const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export")]);
-  return parseCsv(readFileSync(await download.path(), "utf8").replace(/^\ufeff/, ""));
+  const [header, ...rows] = parseCsv(readFileSync(await download.path(), "utf8").replace(/^\ufeff/, ""));
+  return { header, rows: rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]]))) };
 }
+
+/** The export's columns for an input of `id,text`: every input column, then the results. */
+const EXPORT_HEADER = ["id", "text", "line", "level", "band", "p_level", "high_risk", "p_high_risk", "call", "reason", "phrase", "deciding_characters", "error"];
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -167,11 +172,12 @@ const batchState = (page) => page.$eval("#batch", (b) => ({ done: +b.dataset.don
 
 /** The export's level and P(high) fields agree with the CLI's prediction (the export rounds to 4 places). */
 function assertExportRow(row, cli, what) {
-  assert.equal(row[10], "", `${what}: error ${row[10]}`);
-  assert.equal(+row[2], cli.level, `${what}: level`);
-  assert.equal(row[3], cli.band, `${what}: band`);
-  assert.equal(row[5], String(cli.high_risk), `${what}: high risk`);
-  assert.ok(Math.abs(+row[6] - cli.high_risk_prob) <= 1e-4 + 5e-5, `${what}: P(high) ${row[6]} vs ${cli.high_risk_prob}`);
+  assert.equal(row.error, "", `${what}: error ${row.error}`);
+  assert.equal(+row.level, cli.level, `${what}: level`);
+  assert.equal(row.band, cli.band, `${what}: band`);
+  assert.equal(row.high_risk, String(cli.high_risk), `${what}: high risk`);
+  assert.ok(Math.abs(+row.p_high_risk - cli.high_risk_prob) <= 1e-4 + 5e-5, `${what}: P(high) ${row.p_high_risk} vs ${cli.high_risk_prob}`);
+  assert.equal(row.call, cli.call, `${what}: call`);
 }
 
 test("reliability on the CPU fallback: 10k-text soak, 1 MB text, 100k-row batch with cancel", { timeout: 900_000 }, async (t) => {
@@ -224,19 +230,22 @@ test("reliability on the CPU fallback: 10k-text soak, 1 MB text, 100k-row batch 
       const busy = await readMonitor(page);
       const end = await memory(page, cdp);
 
-      const rows = await exportCsv(page);
-      assert.equal(rows.length, SOAK_ROWS + 1);
-      rows.slice(1).forEach((row, i) => {
-        assert.equal(row[0], String(i + 2), "line");
-        assert.equal(row[1], texts[i], `text of row ${i}`);
-        assert.equal(row[10], "", `row ${i}: ${row[10]}`);
+      const { header, rows } = await exportCsv(page);
+      assert.deepEqual(header, EXPORT_HEADER);
+      assert.equal(rows.length, SOAK_ROWS);
+      rows.forEach((row, i) => {
+        assert.equal(row.line, String(i + 2), "line");
+        assert.equal(row.id, String(i + 1), "the input's own id column is kept");
+        assert.equal(row.text, texts[i], `text of row ${i}`);
+        assert.equal(row.error, "", `row ${i}: ${row.error}`);
       });
-      const repeated = rows.slice(1).filter((_, i) => i % 100 === 0);
-      for (const row of repeated) assert.deepEqual(row.slice(2), repeated[0].slice(2), "every copy of the repeated text gets the same result");
+      const result = (row) => EXPORT_HEADER.slice(3).map((h) => row[h]);
+      const repeated = rows.filter((_, i) => i % 100 === 0);
+      for (const row of repeated) assert.deepEqual(result(row), result(repeated[0]), "every copy of the repeated text gets the same result");
       assertExportRow(repeated[0], cliRepeated, "the repeated text in the batch");
       // A sample of the other rows agrees with the CLI too.
       const sample = Array.from({ length: 40 }, (_, k) => 1 + k * 250);
-      cliPredictions(sample.map((i) => texts[i])).forEach((cli, k) => assertExportRow(rows[sample[k] + 1], cli, `row ${sample[k]}`));
+      cliPredictions(sample.map((i) => texts[i])).forEach((cli, k) => assertExportRow(rows[sample[k]], cli, `row ${sample[k]}`));
       // (Classifying in the box clears the batch, so this comes after the export.)
       const last = await classify(page, REPEATED);
       assert.deepEqual(last, first, "the same text, the same result, before and after the soak");
@@ -382,18 +391,18 @@ test("reliability on the CPU fallback: 10k-text soak, 1 MB text, 100k-row batch 
       await page.screenshot({ path: join(artifacts, "CPU-batch-100k-cancelled.png") });
 
       const t3 = Date.now();
-      const rows = await exportCsv(page);
+      const { header, rows } = await exportCsv(page);
       const exportMs = Date.now() - t3;
-      assert.equal(rows.length, BIG_ROWS + 1, "the export has every row");
-      assert.deepEqual(rows[0], ["line", "text", "level", "band", "p_level", "high_risk", "p_high_risk", "call", "reason", "phrase", "error"]);
-      rows.slice(1).forEach((row, i) => {
-        assert.equal(row[0], String(i + 2), "line");
-        assert.equal(row[1], texts[i], `text of row ${i}`);
-        if (i < atCancel) assert.ok(row[2] !== "" && row[10] === "", `row ${i} was assessed: ${row}`);
-        else assert.ok(row[2] === "" && row[10] === "not assessed (cancelled)", `row ${i} was not: ${row}`);
+      assert.equal(rows.length, BIG_ROWS, "the export has every row");
+      assert.deepEqual(header, EXPORT_HEADER);
+      rows.forEach((row, i) => {
+        assert.equal(row.line, String(i + 2), "line");
+        assert.equal(row.text, texts[i], `text of row ${i}`);
+        if (i < atCancel) assert.ok(row.level !== "" && row.error === "", `row ${i} was assessed: ${JSON.stringify(row)}`);
+        else assert.ok(row.level === "" && row.error === "not assessed (cancelled)", `row ${i} was not: ${JSON.stringify(row)}`);
       });
       const sample = Array.from({ length: 20 }, (_, k) => Math.floor((k * atCancel) / 20));
-      cliPredictions(sample.map((i) => texts[i])).forEach((cli, k) => assertExportRow(rows[sample[k] + 1], cli, `row ${sample[k]}`));
+      cliPredictions(sample.map((i) => texts[i])).forEach((cli, k) => assertExportRow(rows[sample[k]], cli, `row ${sample[k]}`));
 
       figures.batch_100k = {
         rows: BIG_ROWS, csv_bytes: readFileSync(file).length, file_to_table_ms: shownMs, load_max_timer_gap_ms: load.max_timer_gap_ms,
