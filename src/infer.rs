@@ -469,26 +469,53 @@ impl Classifier {
         Ok(plan.assemble(pieces))
     }
 
+    /// Runs every length group and joins both heads' probabilities of all texts into one
+    /// `[texts, N_LEVELS + 2]` tensor, groups in order: one read-back per request, on the CPU
+    /// and on a GPU alike (a GPU read-back waits for the queue; two per group waited 2× as often).
+    fn forward(&self, groups: Vec<(Vec<usize>, Inputs)>) -> (Tensor<2>, Vec<Vec<usize>>) {
+        let mut parts = Vec::with_capacity(groups.len());
+        let mut order = Vec::with_capacity(groups.len());
+        for (idx, inputs) in groups {
+            let (level, binary) = self.run(inputs);
+            parts.push(Tensor::cat(vec![level, binary], 1));
+            order.push(idx);
+        }
+        (Tensor::cat(parts, 0), order)
+    }
+
+    /// The predictions from the read-back values of [`Self::forward`].
+    fn read(
+        &self,
+        texts: &[&str],
+        used: &[(usize, bool)],
+        values: &[f32],
+        order: &[Vec<usize>],
+    ) -> Vec<Prediction> {
+        let width = N_LEVELS + 2;
+        let mut out = Scattered::new(texts.len());
+        let mut row = 0;
+        for idx in order {
+            let rows = &values[row * width..(row + idx.len()) * width];
+            let level: Vec<f32> = rows.chunks(width).flat_map(|r| r[..N_LEVELS].to_vec()).collect();
+            let binary: Vec<f32> = rows.chunks(width).flat_map(|r| r[N_LEVELS..].to_vec()).collect();
+            out.put(idx, &level, &binary);
+            row += idx.len();
+        }
+        self.finish(texts, used, &out.level, &out.binary)
+    }
+
     /// Classifies texts that each fit the model (windows of a long text).
     fn predict_pieces(&self, texts: &[&str]) -> Result<Vec<Prediction>, (usize, Error)> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
         let prepared = self.prepare(texts)?;
-        let mut out = Scattered::new(texts.len());
-        for (idx, inputs) in prepared.groups {
-            let (level, binary) = self.run(inputs);
-            let level = level
-                .into_data()
-                .try_into_vec::<f32>()
-                .expect("f32 probabilities");
-            let binary = binary
-                .into_data()
-                .try_into_vec::<f32>()
-                .expect("f32 probabilities");
-            out.put(&idx, &level, &binary);
-        }
-        Ok(self.finish(texts, &prepared.used, &out.level, &out.binary))
+        let (joined, order) = self.forward(prepared.groups);
+        let values = joined
+            .into_data()
+            .try_into_vec::<f32>()
+            .expect("f32 probabilities");
+        Ok(self.read(texts, &prepared.used, &values, &order))
     }
 
     /// Why `prediction` (this classifier's, for `text`) came out as it did: for each character
@@ -544,17 +571,14 @@ impl Classifier {
             return Ok(Vec::new());
         }
         let prepared = self.prepare(texts)?;
-        let read = |e| (0, weights_error("read-back", format!("{e:?}")));
-        let mut out = Scattered::new(texts.len());
-        for (idx, inputs) in prepared.groups {
-            let (level, binary) = self.run(inputs);
-            let level = level.into_data_async().await.map_err(read)?;
-            let binary = binary.into_data_async().await.map_err(read)?;
-            let level = level.try_into_vec::<f32>().expect("f32 probabilities");
-            let binary = binary.try_into_vec::<f32>().expect("f32 probabilities");
-            out.put(&idx, &level, &binary);
-        }
-        Ok(self.finish(texts, &prepared.used, &out.level, &out.binary))
+        let (joined, order) = self.forward(prepared.groups);
+        let values = joined
+            .into_data_async()
+            .await
+            .map_err(|e| (0, weights_error("read-back", format!("{e:?}"))))?
+            .try_into_vec::<f32>()
+            .expect("f32 probabilities");
+        Ok(self.read(texts, &prepared.used, &values, &order))
     }
 }
 

@@ -88,6 +88,14 @@ impl Prediction {
         self
     }
 
+    /// A prediction that puts 0.9 on `level`, for tests of what is built on predictions.
+    #[cfg(test)]
+    pub(crate) fn sample(level: usize, p_high: f32) -> Self {
+        let mut probs = vec![0.0; crate::labels::N_LEVELS];
+        probs[level] = 0.9;
+        Self::from_probabilities(probs, p_high, 0.5, (4, false))
+    }
+
     /// Whether the answer is anything but low (high, or review).
     pub fn flagged(&self) -> bool {
         self.call != Call::Low

@@ -246,13 +246,7 @@ impl PieceTokenizer {
         if is_blank(text) {
             return Err(Error::EmptyText);
         }
-        let encoding = self
-            .inner
-            .encode(format!("{}{text}", self.prefix), true)
-            .map_err(|e| Error::Tokenizer {
-                what: "encoding text".into(),
-                detail: e.to_string(),
-            })?;
+        let encoding = self.encoding(text)?;
         let mut ids = encoding.get_ids().to_vec();
         let total = text.chars().count();
         if ids.len() <= self.max_tokens {
@@ -278,19 +272,23 @@ impl PieceTokenizer {
 }
 
 impl PieceTokenizer {
+    /// The prefixed text's encoding, with `<s>` and `</s>`.
+    fn encoding(&self, text: &str) -> Result<tokenizers::Encoding, Error> {
+        self.inner
+            .encode(format!("{}{text}", self.prefix), true)
+            .map_err(|e| Error::Tokenizer {
+                what: "encoding text".into(),
+                detail: e.to_string(),
+            })
+    }
+
     /// The character spans of the windows that read all of `text` ([`crate::windows`]): one
     /// when it fits in `max_tokens`, else overlapping windows of that length.
     pub fn windows(&self, text: &str) -> Result<Vec<Span>, Error> {
         if is_blank(text) {
             return Err(Error::EmptyText);
         }
-        let encoding = self
-            .inner
-            .encode(format!("{}{text}", self.prefix), true)
-            .map_err(|e| Error::Tokenizer {
-                what: "encoding text".into(),
-                detail: e.to_string(),
-            })?;
+        let encoding = self.encoding(text)?;
         let prefix = self.prefix.len();
         let special = encoding.get_special_tokens_mask();
         // The text's own tokens (not `<s>`, `</s>` or the prefix's), as character ranges.

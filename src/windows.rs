@@ -80,15 +80,10 @@ pub fn char_spans(
         .collect()
 }
 
-/// The index of the window that decides the text's result: the highest P(high risk).
+/// The index of the window that decides the text's result: the highest P(high risk), the
+/// first of equals.
 pub fn deciding(p_high: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, p) in p_high.iter().enumerate() {
-        if *p > p_high[best] {
-            best = i;
-        }
-    }
-    best
+    crate::prediction::argmax(p_high)
 }
 
 /// A substring by character span.

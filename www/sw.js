@@ -1,9 +1,22 @@
-// Offline use: keeps the app's files and the model so a second visit loads from disk and the page
-// works without a network. It only ever stores same-origin GET responses for static files; the
-// page sends no text anywhere, so there is nothing else to store.
+// Offline use: keeps the app's files and the model, so that after one visit the page loads from
+// disk and works without a network. It only ever stores same-origin GET responses for static
+// files; the page sends no text anywhere, so there is nothing else to store.
 const CACHE = "sosrisk-v1";
 
-self.addEventListener("install", () => self.skipWaiting());
+// Filled in by scripts/precache.py at build time: the build's files and the default model's,
+// stored when this worker installs (so the first visit is enough, even for the files the page
+// fetched before this worker controlled it).
+const PRECACHE = [];
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(
+    caches
+      .open(CACHE)
+      // `reload`: from the network, not a stale HTTP cache entry of an older build.
+      .then((cache) => cache.addAll(PRECACHE.map((u) => new Request(u, { cache: "reload" }))))
+      .then(() => self.skipWaiting()),
+  );
+});
 self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
 
 // Files whose URL names their content (Trunk's hashed names, model files with ?sha=) never
@@ -30,6 +43,30 @@ async function dropOlder(cache, url) {
   }
 }
 
+// The page tells which model files it loaded (another model than the default, say): store the
+// ones not stored yet, then answer, so the page can say that it works offline now.
+self.addEventListener("message", (event) => {
+  const urls = event.data && event.data.type === "cache" ? event.data.urls : null;
+  if (!Array.isArray(urls)) return;
+  event.waitUntil(
+    caches.open(CACHE).then(async (cache) => {
+      let ok = true;
+      for (const u of urls) {
+        const url = new URL(u, self.location.href);
+        if (url.origin !== self.location.origin || (await cache.match(url.href))) continue;
+        try {
+          const response = await fetch(url.href);
+          if (response.ok) await cache.put(url.href, response);
+          else ok = false;
+        } catch {
+          ok = false;
+        }
+      }
+      if (event.source) event.source.postMessage({ type: "cached", ok });
+    }),
+  );
+});
+
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
@@ -51,8 +88,13 @@ self.addEventListener("fetch", (event) => {
         }
         return response;
       } catch (error) {
-        const hit = await cache.match(request, { ignoreSearch: false });
+        const hit = await cache.match(request);
         if (hit) return hit;
+        // The page under any query (?model=…, ?backend=…) is the page stored as the scope's root.
+        if (request.mode === "navigate") {
+          const page = await cache.match(new URL("./", self.registration.scope).href);
+          if (page) return page;
+        }
         throw error;
       }
     }),

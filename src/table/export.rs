@@ -211,9 +211,7 @@ mod tests {
     use super::*;
 
     fn prediction(level: usize, p_high: f32) -> Prediction {
-        let mut probs = vec![0.0; 11];
-        probs[level] = 0.9;
-        Prediction::from_probabilities(probs, p_high, 0.5, (4, false))
+        Prediction::sample(level, p_high)
     }
 
     fn rows_of(csv: &str) -> Vec<Vec<String>> {

@@ -14,7 +14,7 @@ use crate::table::{Format, TableError};
 use crate::text::is_blank;
 use crate::web::batch::{Batch, SortKey, TABLE_ROWS};
 use crate::web::i18n::{Lang, Words};
-use crate::web::protocol::{LoadError, LoadFault, ModelInfo, Outcome, Reply, Request};
+use crate::web::protocol::{BackendChoice, LoadError, LoadFault, ModelInfo, Outcome, Reply, Request, Why};
 
 /// The model the page loads unless `?model=NAME` names another directory under `models/`.
 const DEFAULT_MODEL: &str = "e5";
@@ -28,6 +28,8 @@ const THRESHOLD_MARGIN: f32 = 0.1;
 pub enum Msg {
     Reply(Reply),
     WorkerCrashed(String),
+    /// The service worker has stored everything (or failed to): the page works offline.
+    Stored(bool),
     Input(String),
     Key(KeyboardEvent),
     Classify,
@@ -105,6 +107,8 @@ pub struct App {
     /// The box holds its maximum and a paste may have been cut: the page says so.
     box_full: bool,
     reader: Option<FileReader>,
+    /// Whether the service worker has stored the app and this model (offline use).
+    offline: Option<bool>,
 }
 
 fn query(name: &str) -> Option<String> {
@@ -156,6 +160,64 @@ fn set_document_lang(lang: Lang) {
     }
 }
 
+/// What the page asks the worker to load: the model of `?model=` on the backend of `?backend=`.
+fn load_request() -> Request {
+    Request::Load {
+        base: model_base(),
+        backend: BackendChoice::from_query(query("backend").as_deref()),
+        measure_software: query("webgpu").as_deref() == Some("measure"),
+    }
+}
+
+/// The reason's kind as its JSON tag, for tests and styles (`data-why`).
+fn why_kind(why: &Why) -> String {
+    serde_json::to_value(why)
+        .ok()
+        .and_then(|v| v["kind"].as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Asks the service worker to store `files` (the model's; the app's are stored when it installs)
+/// and reports whether it did: from then on the page works offline. Without a service worker
+/// (a private window may have none) nothing is reported.
+fn store_for_offline(files: &[String], done: Callback<bool>) {
+    let Some(window) = web_sys::window() else { return };
+    let navigator = window.navigator();
+    if !js_sys::Reflect::has(&navigator, &"serviceWorker".into()).unwrap_or(false) {
+        return;
+    }
+    let container = navigator.service_worker();
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+        let data = e.data();
+        let kind = js_sys::Reflect::get(&data, &"type".into())
+            .ok()
+            .and_then(|v| v.as_string());
+        if kind.as_deref() == Some("cached") {
+            let ok = js_sys::Reflect::get(&data, &"ok".into())
+                .ok()
+                .and_then(|v| v.as_bool());
+            done.emit(ok.unwrap_or(false));
+        }
+    });
+    container.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    // The page lives as long as the handler is needed.
+    on_message.forget();
+    let Ok(ready) = container.ready() else { return };
+    let message = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&message, &"type".into(), &"cache".into());
+    let urls: js_sys::Array = files.iter().map(|f| JsValue::from_str(f)).collect();
+    let _ = js_sys::Reflect::set(&message, &"urls".into(), &urls);
+    wasm_bindgen_futures::spawn_local(async move {
+        let Ok(registration) = wasm_bindgen_futures::JsFuture::from(ready).await else {
+            return;
+        };
+        let registration: web_sys::ServiceWorkerRegistration = registration.unchecked_into();
+        if let Some(active) = registration.active() {
+            let _ = active.post_message(&message);
+        }
+    });
+}
+
 fn register_service_worker() {
     let Some(window) = web_sys::window() else { return };
     let navigator = window.navigator();
@@ -183,19 +245,12 @@ impl App {
         });
         worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
         worker.set_onerror(Some(onerror.as_ref().unchecked_ref()));
-        let gpu = query("backend").as_deref() != Some("cpu");
         let link = Link {
             worker,
             _onmessage: onmessage,
             _onerror: onerror,
         };
-        Self::send(
-            &link,
-            &Request::Load {
-                base: model_base(),
-                gpu,
-            },
-        );
+        Self::send(&link, &load_request());
         Ok(link)
     }
 
@@ -232,23 +287,23 @@ impl App {
         match reply {
             Reply::Started => {
                 if let Some(link) = &self.link {
-                    let gpu = query("backend").as_deref() != Some("cpu");
-                    Self::send(
-                        link,
-                        &Request::Load {
-                            base: model_base(),
-                            gpu,
-                        },
-                    );
+                    Self::send(link, &load_request());
                 }
             }
             Reply::Progress { file, loaded, total } => {
                 self.model = ModelState::Loading { file, loaded, total };
             }
             Reply::Ready(info) => {
+                store_for_offline(&info.files, ctx.link().callback(Msg::Stored));
                 self.model = ModelState::Ready(info);
                 if self.batch.as_ref().is_some_and(|b| b.pending.is_none()) {
                     self.continue_batch();
+                }
+            }
+            Reply::Backend { backend, why } => {
+                if let ModelState::Ready(info) = &mut self.model {
+                    info.backend = backend;
+                    info.why = why;
                 }
             }
             Reply::LoadFailed(error) => self.model = ModelState::Failed(error),
@@ -358,12 +413,14 @@ impl Component for App {
             notice: None,
             box_full: false,
             reader: None,
+            offline: None,
         }
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
         match msg {
             Msg::Reply(reply) => self.on_reply(ctx, reply),
+            Msg::Stored(ok) => self.offline = Some(ok),
             Msg::WorkerCrashed(detail) => {
                 web_sys::console::error_1(&format!("model worker: {detail}").into());
                 self.notice = Some(self.lang.words().worker_crashed.into());
@@ -555,8 +612,13 @@ impl App {
                 }
             }
             ModelState::Ready(info) => html! {
-                <div class="status" id="model-status" data-state="ready" data-backend={info.backend.clone()}>
-                    { format!("{}: {} · {} ({:.1} s)", w.backend, info.backend, info.architecture, info.load_ms / 1000.0) }
+                <div class="status" id="model-status" data-state="ready" data-backend={info.backend.clone()}
+                    data-why={why_kind(&info.why)}
+                    data-offline={match self.offline { Some(true) => "ready", Some(false) => "failed", None => "" }}>
+                    { format!("{}: {} — {} · {} ({:.1} s)", w.backend, info.backend, w.why(&info.why), info.architecture, info.load_ms / 1000.0) }
+                    if self.offline == Some(true) {
+                        { format!(" · {}", w.offline_ready) }
+                    }
                 </div>
             },
             ModelState::Failed(e) => {

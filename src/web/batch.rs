@@ -221,9 +221,7 @@ mod tests {
     use crate::web::protocol::Failure;
 
     fn prediction(level: usize, p_high: f32) -> Prediction {
-        let mut probs = vec![0.0; 11];
-        probs[level] = 0.9;
-        Prediction::from_probabilities(probs, p_high, 0.5, (4, false))
+        Prediction::sample(level, p_high)
     }
 
     // Synthetic rows, written for these tests.

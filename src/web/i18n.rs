@@ -20,6 +20,11 @@ pub struct Words {
     pub shortcut: &'static str,
     pub loading: &'static str,
     pub backend: &'static str,
+    /// Why this backend: asked for; no WebGPU; a software adapter (`{adapter}`); measuring;
+    /// WebGPU slower (`{ratio}`); WebGPU faster (`{ratio}`); a canary mismatch; WebGPU failed.
+    pub whys: [&'static str; 9],
+    /// The service worker has stored the app and the model.
+    pub offline_ready: &'static str,
     pub load_failed: &'static str,
     /// What went wrong with model file `{file}`: it did not download, its checksum is wrong,
     /// it is not a valid file of its kind.
@@ -93,6 +98,18 @@ pub const ZH: Words = Words {
     shortcut: "Ctrl+Enter 评估",
     loading: "正在加载模型",
     backend: "计算方式",
+    offline_ready: "已可离线使用",
+    whys: [
+        "按网址参数指定",
+        "浏览器不提供 WebGPU",
+        "只有软件渲染的 WebGPU（{adapter}），不自动使用",
+        "正在测量 WebGPU 是否更快……",
+        "在本设备上 WebGPU 比 CPU 慢 {ratio} 倍",
+        "在本设备上 WebGPU 比 CPU 快 {ratio} 倍",
+        "WebGPU 的结果与 CPU 不一致，不使用",
+        "WebGPU 无法使用",
+        "在本设备上 WebGPU 只快 {ratio} 倍，不足以切换",
+    ],
     load_failed: "模型无法加载",
     load_faults: [
         "模型文件 {file} 下载失败。请检查网络连接，然后刷新页面。",
@@ -199,6 +216,18 @@ pub const EN: Words = Words {
     shortcut: "Ctrl+Enter to assess",
     loading: "Loading the model",
     backend: "Running on",
+    offline_ready: "works offline now",
+    whys: [
+        "as the address asks",
+        "the browser gives no WebGPU",
+        "WebGPU here is a software renderer ({adapter}); not used automatically",
+        "measuring whether WebGPU is faster…",
+        "WebGPU was {ratio}× slower on this device",
+        "WebGPU was {ratio}× faster on this device",
+        "WebGPU's results differ from the CPU's; not used",
+        "WebGPU could not be used",
+        "WebGPU was only {ratio}× faster on this device: not enough to switch",
+    ],
     load_failed: "The model could not be loaded",
     load_faults: [
         "The model file {file} did not download. Check the connection, then reload the page.",
@@ -391,5 +420,28 @@ impl Words {
             _ => {}
         }
         s
+    }
+}
+
+impl Words {
+    /// Why the model runs where it does, in this language.
+    pub fn why(&self, why: &crate::web::protocol::Why) -> String {
+        use crate::web::protocol::Why;
+        match why {
+            Why::Asked => self.whys[0].into(),
+            Why::NoWebGpu => self.whys[1].into(),
+            Why::SoftwareAdapter { adapter } => self.whys[2].replace("{adapter}", adapter),
+            Why::Measuring => self.whys[3].into(),
+            // "Slower by 3.1×": the GPU's time over the CPU's; "faster by 2×": the inverse.
+            Why::Slower { ratio } if *ratio < 1.0 => {
+                self.whys[8].replace("{ratio}", &format!("{:.1}", 1.0 / ratio.max(1e-9)))
+            }
+            Why::Slower { ratio } => self.whys[4].replace("{ratio}", &format!("{ratio:.1}")),
+            Why::Faster { ratio } => {
+                self.whys[5].replace("{ratio}", &format!("{:.1}", 1.0 / ratio.max(1e-9)))
+            }
+            Why::Mismatch { .. } => self.whys[6].into(),
+            Why::Failed { .. } => self.whys[7].into(),
+        }
     }
 }

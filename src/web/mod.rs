@@ -4,6 +4,7 @@
 
 #[cfg(all(target_family = "wasm", feature = "web"))]
 pub mod app;
+pub mod backend;
 pub mod batch;
 pub mod i18n;
 pub mod protocol;

@@ -8,9 +8,16 @@ use crate::prediction::Prediction;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum Request {
-    /// Load the model whose `config.json` is at `base` (a same-origin URL ending in `/`); on
-    /// WebGPU when `gpu` is set and the browser gives an adapter, else on the CPU.
-    Load { base: String, gpu: bool },
+    /// Load the model whose `config.json` is at `base` (a same-origin URL ending in `/`), on
+    /// the backend `backend` asks for ([`BackendChoice`]).
+    /// `measure_software` (`?webgpu=measure`, for testing) measures a software adapter too
+    /// instead of leaving it aside at once.
+    Load {
+        base: String,
+        backend: BackendChoice,
+        #[serde(default)]
+        measure_software: bool,
+    },
     /// Classify `texts`; the reply carries the same `id`.
     Classify {
         id: u32,
@@ -36,6 +43,11 @@ pub enum Reply {
         total: Option<f64>,
     },
     Ready(ModelInfo),
+    /// The backend in use changed, or its reason did (the measurement of WebGPU ended).
+    Backend {
+        backend: String,
+        why: Why,
+    },
     LoadFailed(LoadError),
     /// One outcome per text, in order: a prediction, or why that text has none.
     Results {
@@ -99,6 +111,55 @@ pub struct ModelInfo {
     pub binary_threshold: f32,
     /// From the start of loading to the end of the warm-up run.
     pub load_ms: f64,
+    /// Why this backend (see [`Why`]).
+    pub why: Why,
+    /// The URLs the model was loaded from, for the service worker to store (offline use).
+    #[serde(default)]
+    pub files: Vec<String>,
+}
+
+/// Which backend the page asks for (`?backend=auto|cpu|webgpu`; auto by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendChoice {
+    /// The CPU at once; WebGPU only when measured clearly faster here (see `web::backend`).
+    Auto,
+    Cpu,
+    /// WebGPU whenever the browser gives an adapter, even a software one.
+    Webgpu,
+}
+
+impl BackendChoice {
+    pub fn from_query(value: Option<&str>) -> Self {
+        match value {
+            Some("cpu") => Self::Cpu,
+            Some("webgpu" | "gpu") => Self::Webgpu,
+            _ => Self::Auto,
+        }
+    }
+}
+
+/// Why the worker runs on the backend it does: the page says it in its own language.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Why {
+    /// `?backend=` asked for it.
+    Asked,
+    /// The browser gives no WebGPU adapter.
+    NoWebGpu,
+    /// The only adapter is a software one (SwiftShader, llvmpipe, lavapipe): never chosen
+    /// automatically.
+    SoftwareAdapter { adapter: String },
+    /// On the CPU while WebGPU is being set up and timed.
+    Measuring,
+    /// WebGPU took `ratio` times the CPU's time (the worse of batch 1 and batch 32).
+    Slower { ratio: f64 },
+    /// WebGPU took `ratio` (≤ the switch ratio) times the CPU's time: switched.
+    Faster { ratio: f64 },
+    /// WebGPU's probabilities on a canary text differ from the CPU's by `diff`.
+    Mismatch { diff: f64 },
+    /// WebGPU could not be set up or run.
+    Failed { detail: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

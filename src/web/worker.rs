@@ -1,6 +1,7 @@
 //! The model worker: fetches the model files (reporting progress), verifies them against the
-//! SHA-256 in `config.json`, picks WebGPU or the CPU, and classifies what the page sends.
-//! Requests are handled one at a time, in order, so a classification never races the load.
+//! SHA-256 in `config.json`, runs on the CPU first and on WebGPU only once measured faster
+//! (`web::backend`), and classifies what the page sends. Requests are handled one at a time, in
+//! order, so a classification never races the load.
 
 use burn::prelude::Device;
 use burn::tensor::wgpu::WgpuBackend;
@@ -13,7 +14,13 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, ReadableStreamDefaultRea
 
 use crate::infer::{CONFIG_FILE, Classifier, Manifest, TOKENIZER_FILE};
 use crate::text::is_blank;
-use crate::web::protocol::{Failure, LoadError, LoadFault, ModelInfo, Outcome, Reply, Request};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use crate::web::backend;
+use crate::web::protocol::{
+    BackendChoice, Failure, LoadError, LoadFault, ModelInfo, Outcome, Reply, Request, Why,
+};
 
 /// A fixed synthetic text for the warm-up run (WebGPU compiles its shaders on first use).
 const WARM_UP: &str = "今天有点累，但还好。";
@@ -100,52 +107,76 @@ async fn sleep(ms: i32) {
     let _ = JsFuture::from(promise).await;
 }
 
-/// Whether the browser gives a WebGPU adapter: `navigator.gpu` can exist while
+/// What the browser says of its WebGPU adapter: its names (vendor, architecture, device,
+/// description) and whether it is a fallback (software) adapter.
+struct Adapter {
+    names: Vec<String>,
+    fallback: bool,
+}
+
+/// The browser's WebGPU adapter, if it gives one: `navigator.gpu` can exist while
 /// `requestAdapter()` resolves to null (no usable GPU, or, seen in headless Chromium, a GPU
 /// process still starting: hence a few tries).
-async fn webgpu_adapter() -> bool {
-    let Ok(gpu) = Reflect::get(&scope().navigator(), &"gpu".into()) else {
-        return false;
-    };
+async fn webgpu_adapter() -> Option<Adapter> {
+    let gpu = Reflect::get(&scope().navigator(), &"gpu".into()).ok()?;
     if gpu.is_undefined() || gpu.is_null() {
-        return false;
+        return None;
     }
-    let Ok(request) = Reflect::get(&gpu, &"requestAdapter".into()).and_then(|f| f.dyn_into::<Function>())
-    else {
-        return false;
-    };
+    let request = Reflect::get(&gpu, &"requestAdapter".into())
+        .and_then(|f| f.dyn_into::<Function>())
+        .ok()?;
     for attempt in 0..3 {
         if attempt > 0 {
             sleep(300).await;
         }
-        let Ok(promise) = request.call0(&gpu).and_then(|p| p.dyn_into::<Promise>()) else {
-            return false;
+        let promise = request.call0(&gpu).and_then(|p| p.dyn_into::<Promise>()).ok()?;
+        let Ok(adapter) = JsFuture::from(promise).await else {
+            continue;
         };
-        if JsFuture::from(promise)
-            .await
-            .is_ok_and(|a| !a.is_null() && !a.is_undefined())
-        {
-            return true;
+        if adapter.is_null() || adapter.is_undefined() {
+            continue;
         }
+        let info = Reflect::get(&adapter, &"info".into()).unwrap_or(JsValue::UNDEFINED);
+        let text = |of: &JsValue, key: &str| {
+            Reflect::get(of, &key.into())
+                .ok()
+                .and_then(|v| v.as_string())
+                .unwrap_or_default()
+        };
+        let flag = |of: &JsValue| {
+            Reflect::get(of, &"isFallbackAdapter".into())
+                .ok()
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false)
+        };
+        return Some(Adapter {
+            names: ["vendor", "architecture", "device", "description"]
+                .iter()
+                .map(|k| text(&info, k))
+                .collect(),
+            fallback: flag(&adapter) || flag(&info),
+        });
     }
-    false
+    None
 }
 
-async fn device(gpu: bool) -> (Device, &'static str) {
-    if gpu && webgpu_adapter().await {
-        let webgpu = Device::wgpu_options()
-            .graphics_api(WgpuBackend::WebGpu)
-            .init_async()
-            .await;
-        if let Ok(device) = webgpu {
-            return (device, "WebGPU");
-        }
-    }
-    (Device::flex(), "CPU")
+async fn webgpu_device() -> Result<Device, String> {
+    Device::wgpu_options()
+        .graphics_api(WgpuBackend::WebGpu)
+        .init_async()
+        .await
+        .map_err(|e| format!("{e:?}"))
 }
 
-async fn load(base: &str, gpu: bool) -> Result<(Classifier, ModelInfo), LoadError> {
-    let started = now();
+/// The model's three files, fetched (with progress) and the URLs they came from.
+struct Files {
+    config: Vec<u8>,
+    tokenizer: Vec<u8>,
+    weights: Vec<u8>,
+    urls: Vec<String>,
+}
+
+async fn fetch_model(base: &str) -> Result<Files, LoadError> {
     let config = fetch_bytes(&format!("{base}{CONFIG_FILE}"), CONFIG_FILE).await?;
     let manifest = Manifest::parse(&config)?;
     let weights_file = manifest.architecture.weights_file();
@@ -156,20 +187,163 @@ async fn load(base: &str, gpu: bool) -> Result<(Classifier, ModelInfo), LoadErro
     };
     let tokenizer = fetch_bytes(&url(TOKENIZER_FILE), TOKENIZER_FILE).await?;
     let weights = fetch_bytes(&url(weights_file), weights_file).await?;
-    let (device, backend) = device(gpu).await;
-    let classifier = Classifier::from_bytes(&config, &tokenizer, &weights, &device)?;
+    Ok(Files {
+        config,
+        tokenizer,
+        weights,
+        urls: vec![
+            format!("{base}{CONFIG_FILE}"),
+            url(TOKENIZER_FILE),
+            url(weights_file),
+        ],
+    })
+}
+
+/// The classifier on `device`, verified and run once (WebGPU compiles its shaders on first use).
+async fn build(files: &Files, device: &Device) -> Result<Classifier, LoadError> {
+    let classifier = Classifier::from_bytes(&files.config, &files.tokenizer, &files.weights, device)?;
     classifier
         .predict_async(&[WARM_UP])
         .await
         .map_err(|(_, e)| LoadError::new(LoadFault::Other, "", format!("warm-up run failed: {e}")))?;
-    let info = ModelInfo {
+    Ok(classifier)
+}
+
+fn info(classifier: &Classifier, backend: &str, why: Why, files: &Files, started: f64) -> ModelInfo {
+    ModelInfo {
         backend: backend.into(),
+        why,
         architecture: classifier.manifest.architecture.name().into(),
         description: classifier.manifest.architecture.describe(),
         binary_threshold: classifier.manifest.binary_threshold,
         load_ms: now() - started,
+        files: files.urls.clone(),
+    }
+}
+
+/// Synthetic texts of the lengths the page sends, written for this: one post at a time (short,
+/// medium, long), and a batch of 32 of mixed lengths.
+fn shapes() -> (Vec<String>, Vec<String>) {
+    let single = vec![
+        "今天好累。".to_string(),
+        "下班路上下起了雨，没带伞，到家全身都湿透了，洗了个热水澡才缓过来。".to_string(),
+        "周末和朋友去郊外爬山，山顶的风很大，我们在亭子里吃了带去的面包和水果，聊了很久最近的工作和生活，下山的时候天已经快黑了。".repeat(2),
+    ];
+    let batch = (0..32).map(|i| single[i % 3].clone()).collect();
+    (single, batch)
+}
+
+/// Median milliseconds of `runs` passes of `texts` (read back, as the page's requests are).
+async fn time(classifier: &Classifier, texts: &[&str], runs: usize) -> f64 {
+    let mut ms = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let t0 = now();
+        let _ = classifier.predict_async(texts).await;
+        ms.push(now() - t0);
+        // Let the page's own requests through between passes.
+        sleep(0).await;
+    }
+    backend::median(ms)
+}
+
+/// In the background, with the page already answered on the CPU: sets WebGPU up, warms it on the
+/// page's shapes, times it against the CPU on the same texts and compares their probabilities;
+/// switches only when [`backend::decide`] says so. Tells the page either way.
+async fn measure_webgpu(
+    files: Files,
+    cpu: Rc<Classifier>,
+    active: Rc<RefCell<Option<Rc<Classifier>>>>,
+    measure_software: bool,
+) {
+    let stay = |why: Why| {
+        post(&Reply::Backend {
+            backend: "CPU".into(),
+            why,
+        })
     };
-    Ok((classifier, info))
+    let Some(adapter) = webgpu_adapter().await else {
+        return stay(Why::NoWebGpu);
+    };
+    let software = backend::software_adapter(&adapter.names, adapter.fallback);
+    if let (Some(name), false) = (&software, measure_software) {
+        return stay(Why::SoftwareAdapter {
+            adapter: name.clone(),
+        });
+    }
+    let device = match webgpu_device().await {
+        Ok(d) => d,
+        Err(detail) => return stay(Why::Failed { detail }),
+    };
+    let gpu = match build(&files, &device).await {
+        Ok(c) => Rc::new(c),
+        Err(e) => return stay(Why::Failed { detail: e.detail }),
+    };
+    let (single, batch) = shapes();
+    let single: Vec<&str> = single.iter().map(String::as_str).collect();
+    let batch: Vec<&str> = batch.iter().map(String::as_str).collect();
+    // Warm-up: every shape once (shader compilation), not timed.
+    for t in &single {
+        let _ = gpu.predict_async(&[t]).await;
+    }
+    let _ = gpu.predict_async(&batch).await;
+    let gpu_ms = [time(&gpu, &single[1..2], 3).await, time(&gpu, &batch, 3).await];
+    let cpu_ms = [time(&cpu, &single[1..2], 3).await, time(&cpu, &batch, 1).await];
+    let (on_cpu, on_gpu) = (cpu.predict_async(&single).await, gpu.predict_async(&single).await);
+    let diff = match (on_cpu, on_gpu) {
+        (Ok(a), Ok(b)) => backend::largest_difference(&a, &b),
+        _ => f64::INFINITY,
+    };
+    let why = backend::decide(cpu_ms, gpu_ms, diff);
+    // Measured on request, a software adapter is still never switched to.
+    if let Some(adapter) = software.filter(|_| matches!(why, Why::Faster { .. })) {
+        return stay(Why::SoftwareAdapter { adapter });
+    }
+    if matches!(why, Why::Faster { .. }) {
+        *active.borrow_mut() = Some(gpu);
+        post(&Reply::Backend {
+            backend: "WebGPU".into(),
+            why,
+        });
+    } else {
+        stay(why);
+    }
+}
+
+/// Loads the model on the backend the page asked for: the CPU first unless WebGPU was asked for
+/// (then WebGPU even on a software adapter, the CPU only without any).
+async fn load(
+    base: &str,
+    (choice, measure_software): (BackendChoice, bool),
+    active: Rc<RefCell<Option<Rc<Classifier>>>>,
+) -> Result<ModelInfo, LoadError> {
+    let started = now();
+    let files = fetch_model(base).await?;
+    if choice == BackendChoice::Webgpu {
+        if webgpu_adapter().await.is_some()
+            && let Ok(device) = webgpu_device().await
+        {
+            let classifier = build(&files, &device).await?;
+            let info = info(&classifier, "WebGPU", Why::Asked, &files, started);
+            *active.borrow_mut() = Some(Rc::new(classifier));
+            return Ok(info);
+        }
+        let classifier = build(&files, &Device::flex()).await?;
+        let info = info(&classifier, "CPU", Why::NoWebGpu, &files, started);
+        *active.borrow_mut() = Some(Rc::new(classifier));
+        return Ok(info);
+    }
+    let cpu = Rc::new(build(&files, &Device::flex()).await?);
+    let why = if choice == BackendChoice::Cpu {
+        Why::Asked
+    } else {
+        Why::Measuring
+    };
+    let info = info(&cpu, "CPU", why, &files, started);
+    *active.borrow_mut() = Some(cpu.clone());
+    if choice == BackendChoice::Auto {
+        spawn_local(measure_webgpu(files, cpu, active, measure_software));
+    }
+    Ok(info)
 }
 
 /// Predictions for the non-empty texts; an empty one gets its own outcome, and a text the
@@ -231,20 +405,24 @@ pub fn start() {
     onmessage.forget();
     post(&Reply::Started);
     spawn_local(async move {
-        let mut classifier: Option<Classifier> = None;
+        // The classifier in use: the CPU's first, WebGPU's once measured faster (shared with
+        // the background measurement, which may switch it between two requests).
+        let active: Rc<RefCell<Option<Rc<Classifier>>>> = Rc::default();
         while let Some(request) = rx.next().await {
             match request {
-                Request::Load { base, gpu } => match load(&base, gpu).await {
-                    Ok((c, info)) => {
-                        classifier = Some(c);
-                        post(&Reply::Ready(info));
-                    }
+                Request::Load {
+                    base,
+                    backend,
+                    measure_software,
+                } => match load(&base, (backend, measure_software), active.clone()).await {
+                    Ok(info) => post(&Reply::Ready(info)),
                     Err(error) => post(&Reply::LoadFailed(error)),
                 },
                 Request::Classify { id, texts, explain } => {
                     let started = now();
-                    let outcomes = match &classifier {
-                        Some(c) => classify(c, &texts, explain).await,
+                    let classifier = active.borrow().clone();
+                    let outcomes = match classifier {
+                        Some(c) => classify(&c, &texts, explain).await,
                         None => texts
                             .iter()
                             .map(|_| Outcome::Failed(Failure::NotLoaded))

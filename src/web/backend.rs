@@ -1,0 +1,141 @@
+//! Which backend the model runs on in the page: the CPU first, always, so the page is usable as
+//! soon as the CPU backend is ready; WebGPU only when it is measured clearly faster on this
+//! device and gives the CPU's probabilities. Published measurements say WebGPU at batch 1 is
+//! often slower than wasm for small encoders, and first runs pay for pipeline compilation, so
+//! "an adapter exists" is not a reason to use it. Software adapters are never chosen
+//! automatically. Nothing of this is stored: each visit measures again. The decision rules are
+//! here, free of the browser, and tested natively; the worker does the measuring.
+
+use crate::web::protocol::Why;
+
+/// WebGPU is used only when it takes at most this share of the CPU's time, at batch 1 and at
+/// batch 32 alike.
+pub const SWITCH_RATIO: f64 = 0.7;
+/// And when its probabilities on the canary texts are the CPU's to within this.
+pub const CANARY_TOLERANCE: f64 = 1e-4;
+
+/// Names of software rasterisers in an adapter's vendor, architecture, device or description.
+const SOFTWARE: &[&str] = &[
+    "swiftshader",
+    "llvmpipe",
+    "lavapipe",
+    "softpipe",
+    "software",
+    "basic render",
+];
+
+/// The software adapter's name, if the adapter is one: the browser says so
+/// (`isFallbackAdapter`), or one of its names is a software rasteriser's.
+pub fn software_adapter(names: &[String], fallback: bool) -> Option<String> {
+    let joined = names
+        .iter()
+        .filter(|n| !n.is_empty())
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let lower = joined.to_lowercase();
+    (fallback || SOFTWARE.iter().any(|s| lower.contains(s))).then(|| {
+        if joined.is_empty() {
+            "fallback adapter".into()
+        } else {
+            joined
+        }
+    })
+}
+
+/// The decision from the median milliseconds of the same passes on each backend (batch 1, batch
+/// 32) and the largest difference of their probabilities on the canary texts.
+pub fn decide(cpu_ms: [f64; 2], gpu_ms: [f64; 2], canary_diff: f64) -> Why {
+    // NaN (a broken run) is a mismatch too.
+    if canary_diff.is_nan() || canary_diff > CANARY_TOLERANCE {
+        return Why::Mismatch { diff: canary_diff };
+    }
+    let ratio = (gpu_ms[0] / cpu_ms[0].max(1e-9)).max(gpu_ms[1] / cpu_ms[1].max(1e-9));
+    if ratio <= SWITCH_RATIO {
+        Why::Faster { ratio }
+    } else {
+        Why::Slower { ratio }
+    }
+}
+
+/// The median of a few timings.
+pub fn median(mut ms: Vec<f64>) -> f64 {
+    ms.sort_by(f64::total_cmp);
+    ms.get(ms.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// The largest difference between two sets of probabilities of the same texts.
+pub fn largest_difference(a: &[crate::prediction::Prediction], b: &[crate::prediction::Prediction]) -> f64 {
+    a.iter()
+        .zip(b)
+        .flat_map(|(x, y)| {
+            x.level_probs
+                .iter()
+                .zip(&y.level_probs)
+                .map(|(p, q)| f64::from((p - q).abs()))
+                .chain([f64::from((x.high_risk_prob - y.high_risk_prob).abs())])
+        })
+        .fold(if a.len() == b.len() { 0.0 } else { f64::INFINITY }, f64::max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn software_adapters_are_recognised() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            software_adapter(
+                &names(&["google", "swiftshader", "", "Google SwiftShader"]),
+                false
+            )
+            .as_deref(),
+            Some("google swiftshader Google SwiftShader")
+        );
+        assert!(software_adapter(&names(&["mesa", "llvmpipe (LLVM 15.0.6, 256 bits)"]), false).is_some());
+        assert!(
+            software_adapter(&names(&["", ""]), true).is_some(),
+            "the browser says so"
+        );
+        assert_eq!(
+            software_adapter(&names(&["nvidia", "ada", "NVIDIA GeForce RTX 4090"]), false),
+            None
+        );
+        assert_eq!(software_adapter(&names(&["intel", "gen-12lp"]), false), None);
+    }
+
+    #[test]
+    fn webgpu_is_chosen_only_when_clearly_faster_and_equal() {
+        assert_eq!(
+            decide([60.0, 1800.0], [20.0, 500.0], 1e-6),
+            Why::Faster { ratio: 1.0 / 3.0 }
+        );
+        // Faster at batch 32 only is not enough: the page mostly classifies one text.
+        assert!(
+            matches!(decide([60.0, 1800.0], [90.0, 500.0], 1e-6), Why::Slower { ratio } if (ratio - 1.5).abs() < 1e-9)
+        );
+        // 0.8× is within the noise of a few runs: stay.
+        assert!(matches!(
+            decide([100.0, 100.0], [80.0, 80.0], 0.0),
+            Why::Slower { .. }
+        ));
+        assert!(matches!(
+            decide([100.0, 100.0], [10.0, 10.0], 1e-3),
+            Why::Mismatch { .. }
+        ));
+        assert!(matches!(
+            decide([100.0, 100.0], [10.0, 10.0], f64::NAN),
+            Why::Mismatch { .. }
+        ));
+    }
+
+    #[test]
+    fn medians_and_differences() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        let p =
+            |x: f32| crate::prediction::Prediction::from_probabilities(vec![x, 1.0 - x], x, 0.5, (1, false));
+        assert!((largest_difference(&[p(0.5)], &[p(0.5001)]) - 1e-4).abs() < 1e-6);
+        assert_eq!(largest_difference(&[p(0.5)], &[]), f64::INFINITY);
+    }
+}
