@@ -42,6 +42,11 @@ pub struct Recipe {
     /// How many ordinary texts the pool holds (a fixed sample of the train split).
     #[arg(long, default_value_t = 3000)]
     pub everyday_rows: usize,
+    /// Rows in every batch of the hard ordinary texts: those of the train split with words the
+    /// tree hole taught the model to read as risk (death words in hyperbole, sadness, and the
+    /// places and things of methods in ordinary use; see `HARD_ORDINARY_CUES`).
+    #[arg(long, default_value_t = 0)]
+    pub everyday_hard_per_batch: usize,
     /// Ordinary texts held out of the pool whose flagged share is reported every epoch.
     #[arg(long, default_value_t = 500)]
     pub watch: usize,
@@ -92,13 +97,7 @@ pub struct Args {
 /// The settings of a run from the command line (encoder defaults where a flag is absent).
 pub fn config(common: &Common, recipe: &Recipe) -> FinetuneConfig {
     let d = FinetuneConfig::default();
-    let mut pools = Vec::new();
-    if recipe.everyday_per_batch > 0 {
-        pools.push(recipe.everyday_per_batch);
-    }
-    if recipe.generated_per_batch > 0 {
-        pools.push(recipe.generated_per_batch);
-    }
+    let pools = recipe.per_batch().into_iter().filter(|&n| n > 0).collect();
     FinetuneConfig {
         seed: common.seed.unwrap_or(d.seed),
         epochs: common.epochs.unwrap_or(d.epochs),
@@ -131,17 +130,41 @@ fn generated_binary(level: usize) -> Option<usize> {
     }
 }
 
-/// The extra texts of a run: the ordinary-text pool, its held-out watch set, and generated posts.
+/// Words that, in a tree hole, go with risk, and in ordinary text mostly do not: death words of
+/// everyday hyperbole (累死, 笑死, 气死), sadness and strain, and the places and things of
+/// methods in ordinary use (a building's floors, a river, a knife, medicine, rope, charcoal). An
+/// ordinary text with one of them is the kind the tree-hole model flags; these are taken from the
+/// everyday pool's train split, so the model sees them as what they are. Chosen from what the
+/// words mean, not from any test set.
+pub const HARD_ORDINARY_CUES: &[&str] = &[
+    "死", "活", "累", "烦", "哭", "难过", "伤心", "绝望", "崩溃", "要命", "郁闷", "失望", "痛苦", "跳", "楼",
+    "刀", "药", "绳", "河", "桥", "炭", "再见", "最后", "离开",
+];
+
+impl Recipe {
+    /// Rows per batch of each extra pool, in [`Pools::read`]'s order: ordinary texts, hard
+    /// ordinary texts, generated posts.
+    fn per_batch(&self) -> [usize; 3] {
+        [
+            self.everyday_per_batch,
+            self.everyday_hard_per_batch,
+            self.generated_per_batch,
+        ]
+    }
+}
+
+/// The extra texts of a run: the pools (ordinary texts, hard ordinary texts, generated posts;
+/// empty where the recipe takes none) and the held-out watch set of ordinary texts.
 pub struct Pools {
-    pub everyday: Vec<Example>,
+    pub pools: [Vec<Example>; 3],
     pub watch: Vec<Example>,
-    pub generated: Vec<Example>,
 }
 
 impl Pools {
     pub fn read(recipe: &Recipe, common: &Common, val_fold: Option<usize>) -> Result<Self> {
-        let (mut everyday, mut watch) = (Vec::new(), Vec::new());
-        if recipe.everyday_per_batch > 0 || recipe.watch > 0 {
+        let [everyday_n, hard_n, generated_n] = recipe.per_batch();
+        let (mut everyday, mut hard, mut watch) = (Vec::new(), Vec::new(), Vec::new());
+        if everyday_n > 0 || hard_n > 0 || recipe.watch > 0 {
             let ds = data::read_labelled(&recipe.everyday)
                 .with_context(|| "the ordinary-text pool (--everyday)".to_string())?;
             let mut train: Vec<&Post> = ds
@@ -157,17 +180,20 @@ impl Pools {
                 binary: Some(0),
             };
             watch = train.iter().take(recipe.watch).map(as_low).collect();
-            if recipe.everyday_per_batch > 0 {
-                everyday = train
+            let rest = &train[recipe.watch.min(train.len())..];
+            if everyday_n > 0 {
+                everyday = rest.iter().take(recipe.everyday_rows).map(as_low).collect();
+            }
+            if hard_n > 0 {
+                hard = rest
                     .iter()
-                    .skip(recipe.watch)
-                    .take(recipe.everyday_rows)
+                    .filter(|p| HARD_ORDINARY_CUES.iter().any(|c| p.text.contains(c)))
                     .map(as_low)
                     .collect();
             }
         }
         let mut generated = Vec::new();
-        if recipe.generated_per_batch > 0 {
+        if generated_n > 0 {
             let path = common.input.augmentation_path();
             generated = data::read_augmentation(&path)?
                 .into_iter()
@@ -182,26 +208,24 @@ impl Pools {
                 .collect();
         }
         Ok(Self {
-            everyday,
+            pools: [everyday, hard, generated],
             watch,
-            generated,
         })
     }
 
-    /// The pools in the order [`config`] lists their per-batch counts.
+    /// The pools the recipe takes rows of, in [`config`]'s order, each with its teacher targets.
     fn in_order<'a>(
         &'a self,
         recipe: &Recipe,
-        soft: &'a [Option<Vec<Soft>>; 2],
+        soft: &'a [Option<Vec<Soft>>; 3],
     ) -> Vec<(&'a [Example], Option<&'a [Soft]>)> {
-        let mut pools = Vec::new();
-        if recipe.everyday_per_batch > 0 {
-            pools.push((self.everyday.as_slice(), soft[0].as_deref()));
-        }
-        if recipe.generated_per_batch > 0 {
-            pools.push((self.generated.as_slice(), soft[1].as_deref()));
-        }
-        pools
+        recipe
+            .per_batch()
+            .iter()
+            .zip(self.pools.iter().zip(soft))
+            .filter(|(n, _)| **n > 0)
+            .map(|(_, (pool, soft))| (pool.as_slice(), soft.as_deref()))
+            .collect()
     }
 }
 
@@ -311,19 +335,15 @@ pub fn train_one(
             let teacher = Teacher::load(dir, val_fold, &device)?;
             let t = recipe.distill_temperature;
             eprintln!("teacher: scoring {} posts and the pools …", train.len());
-            (
-                Some(teacher.targets(&train, t)?),
-                [
-                    (recipe.everyday_per_batch > 0)
-                        .then(|| teacher.targets(&pools.everyday, t))
-                        .transpose()?,
-                    (recipe.generated_per_batch > 0)
-                        .then(|| teacher.targets(&pools.generated, t))
-                        .transpose()?,
-                ],
-            )
+            let mut soft: [Option<Vec<Soft>>; 3] = [None, None, None];
+            for (k, n) in recipe.per_batch().into_iter().enumerate() {
+                if n > 0 {
+                    soft[k] = Some(teacher.targets(&pools.pools[k], t)?);
+                }
+            }
+            (Some(teacher.targets(&train, t)?), soft)
         }
-        None => (None, [None, None]),
+        None => (None, [None, None, None]),
     };
     let finetuned = sosrisk::finetune::finetune(
         encoder,
@@ -348,7 +368,8 @@ pub fn train_one(
         "settings": cfg,
         "backend": common.backend.name(),
         "data": common.input.info(&val_fold.into_iter().collect::<Vec<_>>())?,
-        "everyday": (recipe.everyday_per_batch > 0).then(|| recipe.everyday.display().to_string()),
+        "everyday": (recipe.everyday_per_batch + recipe.everyday_hard_per_batch > 0)
+            .then(|| recipe.everyday.display().to_string()),
         "teacher": recipe.teacher.as_ref().map(|t| t.display().to_string()),
         "encoder": finetuned.classifier.manifest.training["encoder_source"],
         "best_epoch": report.best_epoch,
