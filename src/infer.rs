@@ -463,9 +463,11 @@ impl Classifier {
     /// the window with the highest P(high risk) ([`crate::windows`]).
     pub fn predict(&self, texts: &[&str]) -> Result<Vec<Prediction>, (usize, Error)> {
         let plan = self.plan(texts)?;
-        let pieces = self
-            .predict_pieces(&plan.pieces)
-            .map_err(|(k, e)| (plan.owner[k], e))?;
+        let mut pieces = Vec::with_capacity(plan.pieces.len());
+        for (c, chunk) in plan.pieces.chunks(PIECES_PER_CALL).enumerate() {
+            let at = |k: usize| plan.owner[c * PIECES_PER_CALL + k];
+            pieces.extend(self.predict_pieces(chunk).map_err(|(k, e)| (at(k), e))?);
+        }
         Ok(plan.assemble(pieces))
     }
 
@@ -559,10 +561,15 @@ impl Classifier {
     /// [`Self::predict`] with asynchronous read-back, which WebGPU in a browser requires.
     pub async fn predict_async(&self, texts: &[&str]) -> Result<Vec<Prediction>, (usize, Error)> {
         let plan = self.plan(texts)?;
-        let pieces = self
-            .predict_pieces_async(&plan.pieces)
-            .await
-            .map_err(|(k, e)| (plan.owner[k], e))?;
+        let mut pieces = Vec::with_capacity(plan.pieces.len());
+        for (c, chunk) in plan.pieces.chunks(PIECES_PER_CALL).enumerate() {
+            let at = |k: usize| plan.owner[c * PIECES_PER_CALL + k];
+            pieces.extend(
+                self.predict_pieces_async(chunk)
+                    .await
+                    .map_err(|(k, e)| (at(k), e))?,
+            );
+        }
         Ok(plan.assemble(pieces))
     }
 
@@ -658,6 +665,11 @@ fn explained_part<'t>(text: &'t str, prediction: &Prediction) -> &'t str {
     });
     windows::slice(text, span)
 }
+
+/// Texts (or windows of long texts) per forward pass at most: a 20,000-character text is about
+/// 200 windows of the encoder, and in one pass their activations would take hundreds of MB
+/// (wasm memory, once grown, stays grown).
+const PIECES_PER_CALL: usize = 32;
 
 /// Texts scored per forward pass while explaining.
 const OCCLUSION_BATCH: usize = 32;

@@ -43,8 +43,9 @@ async function dropOlder(cache, url) {
   }
 }
 
-// The page tells which model files it loaded (another model than the default, say): store the
-// ones not stored yet, then answer, so the page can say that it works offline now.
+// The page tells which model files it loaded (another model than the default, say), each time
+// it loads: store the ones not stored yet, drop older versions, then answer, so the page can say
+// that it works offline now.
 self.addEventListener("message", (event) => {
   const urls = event.data && event.data.type === "cache" ? event.data.urls : null;
   if (!Array.isArray(urls)) return;
@@ -61,6 +62,12 @@ self.addEventListener("message", (event) => {
         } catch {
           ok = false;
         }
+      }
+      // What is stored now is the current version of each of these files: older ones go
+      // (the default model's too, when the page used another: an update must not pile up).
+      for (const u of [...PRECACHE, ...urls]) {
+        const url = new URL(u, self.location.href);
+        if (immutable(url)) await dropOlder(cache, url);
       }
       if (event.source) event.source.postMessage({ type: "cached", ok });
     }),

@@ -287,6 +287,7 @@ test("reliability on the CPU fallback: 10k-text soak, 1 MB text, 100k-row batch 
       assert.equal(await page.$eval("#post", (e) => e.value.length), big.length, "the box holds the whole text");
       assert.equal(await page.locator("#box-full").count(), 0, "no notice under the box's limit");
       await resetMonitor(page);
+      const before = await memory(page, cdp);
       const t1 = Date.now();
       await page.press("#post", "Control+Enter");
       const [result, slowestRoundTrip] = await sampleWhile(page, page.waitForSelector('#result[data-explained="true"], #result-error', { timeout: 120_000 }));
@@ -308,6 +309,11 @@ test("reliability on the CPU fallback: 10k-text soak, 1 MB text, 100k-row batch 
       assert.ok(await notice.isVisible(), "a visible truncation notice");
       assert.match(await notice.textContent(), new RegExp(`\\b${cli.chars_used}\\b`));
       await page.screenshot({ path: join(artifacts, "CPU-1mb-text.png") });
+      // The worker reads at most 20,000 characters, in windows: its memory does not grow with the
+      // paste (it grew from 73 to 141 MB for good when it tokenized the whole megabyte).
+      const after = await memory(page, cdp);
+      assert.ok(after.worker_wasm <= before.worker_wasm + 16 * MB, `worker wasm ${inMB(before).worker_wasm} → ${inMB(after).worker_wasm} MB`);
+      figures.text_1mb_worker_wasm_mb = { before: inMB(before).worker_wasm, after: inMB(after).worker_wasm };
       figures.text_1mb = {
         bytes: Buffer.byteLength(big), chars: big.length, chars_used: got.chars_used,
         fill_ms: fillMs, fill_max_timer_gap_ms: fill.max_timer_gap_ms, app_input_event_ms: inputMs, plain_textarea_fill_ms: plainFillMs, result_with_attribution_ms: resultMs,
