@@ -1,176 +1,21 @@
 //! Text → risk prediction, from a model's bytes. No file or network I/O here: the CLI reads the
 //! files from disk, the web worker fetches them, and both hand the bytes to [`Classifier`].
 
-use std::collections::BTreeMap;
-
 use burn::module::Module;
 use burn::prelude::*;
 use burn::store::ModuleRecord;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-use crate::labels::{self, HIGH_RISK, N_LEVELS};
-use crate::model::bert::{self, BertClassifier, BertConfig};
-use crate::model::{Ensemble, NgramModelConfig};
-use crate::text::is_blank;
+use crate::attribution::{OCCLUSION_BATCH, attribution, explained_part, occlusions};
+use crate::labels::{HIGH_RISK, N_LEVELS};
+use crate::model::Ensemble;
+use crate::model::bert::{self, BertClassifier};
 use crate::tokenize::{CharTokenizer, Encoded, NGRAM_ORDERS, PieceTokenizer, Pieces};
 use crate::windows::{self, Span, WindowScore};
 use crate::{Error, quant};
 
 pub use crate::prediction::argmax;
 
-/// Identifies the model-directory layout this code reads.
-pub const FORMAT: &str = "sosrisk-model/1";
-/// The n-gram model's weights (burnpack, f16).
-pub const WEIGHTS_FILE: &str = "weights.bpk";
-/// The encoder's weights (block-wise quantised, see [`crate::quant`]).
-pub const QUANTISED_WEIGHTS_FILE: &str = "weights.q8";
-pub const TOKENIZER_FILE: &str = "tokenizer.json";
-pub const CONFIG_FILE: &str = "config.json";
-
-/// The network a model directory holds, with its shape (`architecture` and `model` in
-/// `config.json`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "architecture", content = "model")]
-pub enum Architecture {
-    /// The from-scratch character n-gram ensemble.
-    #[serde(rename = "char-ngram")]
-    CharNgram(NgramModelConfig),
-    /// The fine-tuned multilingual-e5-small encoder.
-    #[serde(rename = "e5")]
-    Encoder(EncoderSpec),
-}
-
-/// Shape and reading settings of a fine-tuned encoder.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct EncoderSpec {
-    pub encoder: BertConfig,
-    /// Tokens read per text, `<s>` and `</s>` included.
-    pub max_tokens: usize,
-    pub query_prefix: String,
-    /// Each head's softmax temperature (level, binary), fitted on the validation fold.
-    pub temperatures: [f32; 2],
-}
-
-impl Architecture {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::CharNgram(_) => "char-ngram",
-            Self::Encoder(_) => "e5",
-        }
-    }
-
-    /// The file the weights are in.
-    pub fn weights_file(&self) -> &'static str {
-        match self {
-            Self::CharNgram(_) => WEIGHTS_FILE,
-            Self::Encoder(_) => QUANTISED_WEIGHTS_FILE,
-        }
-    }
-
-    /// One paragraph for people (model card, web page).
-    pub fn describe(&self) -> String {
-        match self {
-            Self::CharNgram(m) => format!(
-                "TF-IDF-weighted character 1–3-gram embeddings of {} dimensions, bag + attention \
-                 pooling, one hidden layer of {}, two heads; an ensemble of {} such models. \
-                 Vocabulary: {} characters and n-grams. Reads at most {} characters. Weights in f16.",
-                m.d_model, m.d_hidden, m.members, m.vocab_size, m.max_chars
-            ),
-            Self::Encoder(e) => format!(
-                "multilingual-e5-small ({} layers, {} wide, {} heads), fine-tuned on SOS-1K with a \
-                 level head and a binary head on its mean-pooled output. Vocabulary pruned to {} \
-                 pieces. Reads at most {} tokens. Weights block-wise quantised: {}-bit embeddings, \
-                 {}-bit layers.",
-                e.encoder.layers,
-                e.encoder.hidden,
-                e.encoder.heads,
-                e.encoder.vocab_size,
-                e.max_tokens,
-                crate::quant::DEFAULT_POLICY.embedding_bits,
-                crate::quant::DEFAULT_POLICY.other_bits
-            ),
-        }
-    }
-}
-
-/// `config.json` of a model directory.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Manifest {
-    pub format: String,
-    #[serde(flatten)]
-    pub architecture: Architecture,
-    pub levels: Vec<String>,
-    pub binary: Vec<String>,
-    /// A text is high risk when the binary head's probability reaches this; chosen on the
-    /// validation folds to maximise F1 of the high-risk class.
-    #[serde(default = "half")]
-    pub binary_threshold: f32,
-    /// SHA-256 of each file the model needs, by file name: checked before use.
-    pub files: BTreeMap<String, String>,
-    /// How the model was trained (settings, data file and its SHA-256); informational.
-    #[serde(default)]
-    pub training: serde_json::Value,
-}
-
-impl Manifest {
-    /// A fresh model's manifest: threshold ½ and no file hashes yet (saving adds them).
-    pub fn new(architecture: Architecture, training: serde_json::Value) -> Self {
-        Self {
-            format: FORMAT.into(),
-            architecture,
-            levels: labels::LEVEL_DESCRIPTIONS.iter().map(|s| s.to_string()).collect(),
-            binary: vec![
-                labels::binary_name(0).into(),
-                labels::binary_name(HIGH_RISK).into(),
-            ],
-            binary_threshold: 0.5,
-            files: BTreeMap::new(),
-            training,
-        }
-    }
-
-    pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
-        let manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| Error::Config {
-            what: CONFIG_FILE.into(),
-            detail: e.to_string(),
-        })?;
-        if manifest.format != FORMAT {
-            return Err(Error::Config {
-                what: CONFIG_FILE.into(),
-                detail: format!("format is {:?}, this build reads {FORMAT:?}", manifest.format),
-            });
-        }
-        Ok(manifest)
-    }
-
-    /// Fails unless `bytes` hash to what the manifest records for `file`.
-    pub fn verify(&self, file: &str, bytes: &[u8]) -> Result<(), Error> {
-        let expected = self.files.get(file).ok_or_else(|| Error::Config {
-            what: CONFIG_FILE.into(),
-            detail: format!("no SHA-256 listed for {file}"),
-        })?;
-        let actual = sha256_hex(bytes);
-        if &actual != expected {
-            return Err(Error::Checksum {
-                what: file.into(),
-                expected: expected.clone(),
-                actual,
-            });
-        }
-        Ok(())
-    }
-}
-
-fn half() -> f32 {
-    0.5
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub use crate::prediction::Prediction;
+pub use crate::model_dir::*;
 
 /// The loaded network with the tokenizer it reads through.
 pub enum Network {
@@ -655,59 +500,10 @@ impl Scattered {
     }
 }
 
-/// The part of `text` an explanation covers: the deciding window of a long text, else what was
-/// read. Attribution weights are per character of this part, which starts at
-/// `prediction.window`'s start (or the text's).
-fn explained_part<'t>(text: &'t str, prediction: &Prediction) -> &'t str {
-    let span = prediction.window.unwrap_or(Span {
-        start: 0,
-        end: prediction.chars_used,
-    });
-    windows::slice(text, span)
-}
-
 /// Texts (or windows of long texts) per forward pass at most: a 20,000-character text is about
 /// 200 windows of the encoder, and in one pass their activations would take hundreds of MB
 /// (wasm memory, once grown, stays grown).
 const PIECES_PER_CALL: usize = 32;
-
-/// Texts scored per forward pass while explaining.
-const OCCLUSION_BATCH: usize = 32;
-/// At most this many texts are scored to explain one: longer texts are left out in spans of
-/// neighbouring characters, which keeps the encoder's cost bounded in a browser.
-const MAX_OCCLUSIONS: usize = 32;
-
-/// For each character read, the text without it (or without its span, for long texts) and the
-/// index of that variant; `None` where leaving it out leaves nothing to classify.
-fn occlusions(text: &str, chars_used: usize) -> (Vec<Option<String>>, Vec<usize>) {
-    let chars: Vec<char> = text.chars().collect();
-    let used = chars_used.min(chars.len());
-    let span = used.div_ceil(MAX_OCCLUSIONS).max(1);
-    let variants = (0..used.div_ceil(span))
-        .map(|k| {
-            let (from, to) = (k * span, ((k + 1) * span).min(used));
-            // The model never reads past `used`, so the variants stop there too (a 1 MB text
-            // must not become 32 copies of itself).
-            let rest: String = chars[..from].iter().chain(&chars[to..used]).collect();
-            let span: String = chars[from..to].iter().collect();
-            (!is_blank(&rest) && !is_blank(&span)).then_some(rest)
-        })
-        .collect();
-    (variants, (0..used).map(|i| i / span).collect())
-}
-
-/// `probs` holds P(high) of the `Some` variants only, in order.
-fn attribution(variants: &[Option<String>], of_char: &[usize], probs: &[f32], full: f32) -> Vec<f32> {
-    let mut scored = probs.iter();
-    let per_variant: Vec<f32> = variants
-        .iter()
-        .map(|v| match v {
-            Some(_) => full - scored.next().expect("one probability per scored variant"),
-            None => 0.0,
-        })
-        .collect();
-    of_char.iter().map(|&k| per_variant[k]).collect()
-}
 
 #[cfg(test)]
 mod tests {
@@ -757,26 +553,5 @@ mod tests {
         assert_eq!(length_groups(&lengths, 10_000).len(), 1);
         assert_eq!(length_groups(&[40; 32], 6).len(), 1);
         assert!(length_groups(&[], 6).is_empty());
-    }
-
-    #[test]
-    fn occlusions_cover_every_character_read_in_at_most_32_variants() {
-        let (variants, of_char) = occlusions("ab c", 4);
-        assert_eq!(variants.len(), 4);
-        assert_eq!(variants[0].as_deref(), Some("b c"));
-        assert_eq!(variants[2], None, "leaving out a space explains nothing");
-        let long: String = "字".repeat(100);
-        let (variants, of_char_long) = occlusions(&long, 90);
-        assert!(variants.len() <= MAX_OCCLUSIONS);
-        assert_eq!(of_char_long.len(), 90);
-        assert_eq!(
-            variants[0].as_ref().unwrap().chars().count(),
-            87,
-            "spans of 3, up to what is read"
-        );
-        assert_eq!(of_char, [0, 1, 2, 3]);
-        let weights = attribution(&[None, Some("x".into())], &[0, 1, 1], &[0.25], 0.75);
-        assert_eq!(weights, [0.0, 0.5, 0.5]);
-        assert_eq!(occlusions("我", 1).0, [None], "a single character leaves nothing");
     }
 }

@@ -18,9 +18,13 @@ pub mod text;
 pub mod windows;
 
 #[cfg(feature = "model")]
+pub mod attribution;
+#[cfg(feature = "model")]
 pub mod infer;
 #[cfg(feature = "model")]
 pub mod model;
+#[cfg(feature = "model")]
+pub mod model_dir;
 #[cfg(feature = "model")]
 pub mod quant;
 #[cfg(feature = "model")]
