@@ -260,8 +260,16 @@ fn encoder_cv(args: &Args, encoder: &Path) -> Result<()> {
     summarise_encoder(args, &ds, &done)
 }
 
-fn summarise_encoder(args: &Args, ds: &data::Dataset, done: &[FoldDone]) -> Result<()> {
-    // OOF over all 999 posts, in file order.
+/// The out-of-fold predictions of all 999 training posts, in file order, and their scores: at
+/// each fold model's own threshold, and at the one threshold with the best F1 over all of them.
+struct OofScores {
+    oof: Vec<Oof>,
+    own: Scores,
+    threshold: f32,
+    tuned: Scores,
+}
+
+fn oof_scores(ds: &data::Dataset, done: &[FoldDone]) -> Result<OofScores> {
     let by_id: std::collections::HashMap<&str, &Oof> = done
         .iter()
         .flat_map(|d| d.oof.iter().map(|o| (o.id.as_str(), o)))
@@ -271,16 +279,16 @@ fn summarise_encoder(args: &Args, ds: &data::Dataset, done: &[FoldDone]) -> Resu
         .iter()
         .filter(|p| p.split.as_deref() != Some("test"))
         .collect();
-    let oof: Vec<&Oof> = train_posts
+    let oof: Vec<Oof> = train_posts
         .iter()
         .map(|p| {
             by_id
                 .get(p.id.as_str())
-                .copied()
+                .map(|o| (*o).clone())
                 .with_context(|| format!("post {} has no OOF prediction", p.id))
         })
         .collect::<Result<_>>()?;
-    let train_examples: Vec<_> = train_posts.iter().map(|p| train::Example::from(*p)).collect();
+    let examples: Vec<_> = train_posts.iter().map(|p| train::Example::from(*p)).collect();
     let own_calls: Vec<Prediction> = oof
         .iter()
         .map(|o| {
@@ -289,58 +297,73 @@ fn summarise_encoder(args: &Args, ds: &data::Dataset, done: &[FoldDone]) -> Resu
             p
         })
         .collect();
-    let oof_scores = train::score(&train_examples, &own_calls);
     let scored: Vec<(f32, usize)> = oof
         .iter()
         .zip(&train_posts)
         .filter_map(|(o, p)| p.binary.map(|b| (o.high_risk_prob, b)))
         .collect();
-    let oof_threshold = best_threshold(&scored);
-    let at_oof_threshold: Vec<Prediction> = oof
+    let threshold = best_threshold(&scored);
+    let tuned: Vec<Prediction> = oof
         .iter()
-        .map(|o| prediction(o.level_probs.clone(), o.high_risk_prob, oof_threshold))
+        .map(|o| prediction(o.level_probs.clone(), o.high_risk_prob, threshold))
         .collect();
-    let oof_scores_tuned = train::score(&train_examples, &at_oof_threshold);
+    Ok(OofScores {
+        own: train::score(&examples, &own_calls),
+        tuned: train::score(&examples, &tuned),
+        threshold,
+        oof,
+    })
+}
 
-    let vals: Vec<Scores> = done.iter().filter_map(|d| d.scores.validation.clone()).collect();
-    let tests: Vec<Scores> = done.iter().filter_map(|d| d.scores.test.clone()).collect();
-    let watch: Vec<f64> = done.iter().filter_map(|d| d.scores.watch_flagged).collect();
-
-    // The fold models' average on the test split (mean probabilities, mean threshold).
+/// The fold models' average on the test split (mean probabilities, mean threshold).
+fn fold_ensemble(ds: &data::Dataset, done: &[FoldDone]) -> Option<Scores> {
     let test = test_posts(ds);
-    let mean_threshold = done.iter().map(|d| d.scores.threshold).sum::<f32>() / 5.0;
+    let n = done.len() as f32;
+    let mean_threshold = done.iter().map(|d| d.scores.threshold).sum::<f32>() / n;
     let ensemble: Vec<Prediction> = (0..test.len())
         .map(|i| {
-            let p_high = done.iter().map(|d| d.test[i].0).sum::<f32>() / 5.0;
+            let p_high = done.iter().map(|d| d.test[i].0).sum::<f32>() / n;
             let mut level = vec![0f32; sosrisk::labels::N_LEVELS];
             for d in done {
                 for (s, v) in level.iter_mut().zip(&d.test[i].1) {
-                    *s += v / 5.0;
+                    *s += v / n;
                 }
             }
             prediction(level, p_high, mean_threshold)
         })
         .collect();
-    let ensemble_scores = (!test.is_empty()).then(|| train::score(&examples(&test), &ensemble));
+    (!test.is_empty()).then(|| train::score(&examples(&test), &ensemble))
+}
 
-    let protocol = FinalProtocol {
+/// What the final training takes from the folds: the median best epoch and temperatures, and
+/// the OOF threshold.
+fn final_protocol(done: &[FoldDone], threshold: f32) -> FinalProtocol {
+    FinalProtocol {
         epochs: median(done.iter().map(|d| d.scores.best_epoch).collect()),
         calibration: FixedCalibration {
             temperatures: [
                 median(done.iter().map(|d| d.scores.temperatures[0]).collect()),
                 median(done.iter().map(|d| d.scores.temperatures[1]).collect()),
             ],
-            threshold: oof_threshold,
+            threshold,
         },
-    };
-    let oof_flat: Vec<&Oof> = oof.clone();
-    std::fs::write(args.runs.join("oof.json"), serde_json::to_vec(&oof_flat)?)?;
+    }
+}
+
+fn summarise_encoder(args: &Args, ds: &data::Dataset, done: &[FoldDone]) -> Result<()> {
+    let oof = oof_scores(ds, done)?;
+    let vals: Vec<Scores> = done.iter().filter_map(|d| d.scores.validation.clone()).collect();
+    let tests: Vec<Scores> = done.iter().filter_map(|d| d.scores.test.clone()).collect();
+    let watch: Vec<f64> = done.iter().filter_map(|d| d.scores.watch_flagged).collect();
+    let ensemble = fold_ensemble(ds, done);
+    let protocol = final_protocol(done, oof.threshold);
+    std::fs::write(args.runs.join("oof.json"), serde_json::to_vec(&oof.oof)?)?;
     let mut summary = json!({
-        "oof": oof_scores,
-        "oof_at_oof_threshold": { "threshold": oof_threshold, "scores": oof_scores_tuned },
+        "oof": oof.own,
+        "oof_at_oof_threshold": { "threshold": oof.threshold, "scores": oof.tuned },
         "validation": summarise(&vals),
         "test": summarise(&tests),
-        "fold_ensemble_test": ensemble_scores,
+        "fold_ensemble_test": ensemble,
         "watch_flagged": { "per_fold": watch, "mean": watch.iter().sum::<f64>() / watch.len().max(1) as f64 },
         "best_epochs": done.iter().map(|d| d.scores.best_epoch).collect::<Vec<_>>(),
         "final_protocol": protocol,
@@ -354,22 +377,18 @@ fn summarise_encoder(args: &Args, ds: &data::Dataset, done: &[FoldDone]) -> Resu
         args.runs.join("summary.json"),
         serde_json::to_string_pretty(&summary)? + "\n",
     )?;
-
     println!(
         "out-of-fold, all 999 posts (each fold model's own threshold): {}",
-        one_line(&oof_scores)
+        one_line(&oof.own)
     );
     println!(
-        "out-of-fold at the OOF threshold {oof_threshold:.3}:             {}",
-        one_line(&oof_scores_tuned)
+        "out-of-fold at the OOF threshold {:.3}:             {}",
+        oof.threshold,
+        one_line(&oof.tuned)
     );
     print_mean_table(&summary, "validation (per fold)");
-    if let Some(e) = &summary["fold_ensemble_test"].as_object() {
-        let _ = e;
-        println!(
-            "fold models' average on the test split: {}",
-            one_line(ensemble_scores.as_ref().expect("test rows"))
-        );
+    if let Some(e) = &ensemble {
+        println!("fold models' average on the test split: {}", one_line(e));
     }
     println!(
         "ordinary texts flagged (held-out everyday train rows), mean over folds: {:.2} %",

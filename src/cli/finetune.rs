@@ -217,7 +217,7 @@ impl Pools {
     fn in_order<'a>(
         &'a self,
         recipe: &Recipe,
-        soft: &'a [Option<Vec<Soft>>; 3],
+        soft: &'a PoolTargets,
     ) -> Vec<(&'a [Example], Option<&'a [Soft]>)> {
         recipe
             .per_batch()
@@ -303,16 +303,9 @@ pub struct RunScores {
     pub threshold: f32,
 }
 
-/// Trains one model (validated on `val_fold`, or on all folds with `fixed` calibration), saves
-/// it quantised, reads it back and scores it: the saved weights are what ships.
-pub fn train_one(
-    encoder: &Path,
-    common: &Common,
-    recipe: &Recipe,
-    (ds, val_fold, fixed): (&data::Dataset, Option<usize>, Option<FixedCalibration>),
-    out: Output,
-) -> Result<(Classifier, RunScores)> {
-    let (train_posts, val_posts): (Vec<Post>, Vec<Post>) = match val_fold {
+/// The training posts and the validation fold's (none for a final run on all five folds).
+fn posts_for(ds: &data::Dataset, val_fold: Option<usize>) -> Result<(Vec<Post>, Vec<Post>)> {
+    Ok(match val_fold {
         Some(f) if f > 4 => bail!("--val-fold must be 0 to 4, got {f}"),
         Some(f) => ds.fold_split(f),
         None => (
@@ -323,28 +316,52 @@ pub fn train_one(
                 .collect(),
             Vec::new(),
         ),
+    })
+}
+
+/// Pools' teacher targets, one slot per pool (`None` where the recipe takes none).
+type PoolTargets = [Option<Vec<Soft>>; 3];
+
+/// The teacher's targets for the training posts and each pool the recipe takes, when it has a
+/// teacher.
+fn teacher_targets(
+    recipe: &Recipe,
+    (train, pools): (&[Example], &Pools),
+    val_fold: Option<usize>,
+    device: &burn::prelude::Device,
+) -> Result<(Option<Vec<Soft>>, PoolTargets)> {
+    let Some(dir) = &recipe.teacher else {
+        return Ok((None, [None, None, None]));
     };
+    let teacher = Teacher::load(dir, val_fold, device)?;
+    let t = recipe.distill_temperature;
+    eprintln!("teacher: scoring {} posts and the pools …", train.len());
+    let mut soft: PoolTargets = [None, None, None];
+    for (k, n) in recipe.per_batch().into_iter().enumerate() {
+        if n > 0 {
+            soft[k] = Some(teacher.targets(&pools.pools[k], t)?);
+        }
+    }
+    Ok((Some(teacher.targets(train, t)?), soft))
+}
+
+/// Trains one model (validated on `val_fold`, or on all folds with `fixed` calibration), saves
+/// it quantised, reads it back and scores it: the saved weights are what ships.
+pub fn train_one(
+    encoder: &Path,
+    common: &Common,
+    recipe: &Recipe,
+    (ds, val_fold, fixed): (&data::Dataset, Option<usize>, Option<FixedCalibration>),
+    out: Output,
+) -> Result<(Classifier, RunScores)> {
+    let (train_posts, val_posts) = posts_for(ds, val_fold)?;
     let test = test_posts(ds);
     let device = common.backend.device();
     let mut cfg = config(common, recipe);
     cfg.fixed_calibration = fixed;
     let train = common.input.training_examples(&train_posts, val_fold)?;
     let pools = Pools::read(recipe, common, val_fold)?;
-    let (train_soft, pool_soft) = match &recipe.teacher {
-        Some(dir) => {
-            let teacher = Teacher::load(dir, val_fold, &device)?;
-            let t = recipe.distill_temperature;
-            eprintln!("teacher: scoring {} posts and the pools …", train.len());
-            let mut soft: [Option<Vec<Soft>>; 3] = [None, None, None];
-            for (k, n) in recipe.per_batch().into_iter().enumerate() {
-                if n > 0 {
-                    soft[k] = Some(teacher.targets(&pools.pools[k], t)?);
-                }
-            }
-            (Some(teacher.targets(&train, t)?), soft)
-        }
-        None => (None, [None, None, None]),
-    };
+    let (train_soft, pool_soft) = teacher_targets(recipe, (&train, &pools), val_fold, &device)?;
     let finetuned = sosrisk::finetune::finetune(
         encoder,
         Splits {

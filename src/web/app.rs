@@ -35,9 +35,14 @@ pub enum Msg {
     Classify,
     Clear,
     ToggleLang,
+    Batch(BatchMsg),
+}
+
+/// What happens in batch mode.
+pub enum BatchMsg {
     FileChosen(web_sys::File),
     FileRead(String, Result<Vec<u8>, String>),
-    CancelBatch,
+    Cancel,
     Export,
     ExportPeople,
     Sort(SortKey),
@@ -337,6 +342,113 @@ impl App {
         }
     }
 
+    /// The worker crashed: say so, drop what was in flight, start a new one.
+    fn restart_worker(&mut self, ctx: &Context<Self>, detail: &str) {
+        web_sys::console::error_1(&format!("model worker: {detail}").into());
+        self.notice = Some(self.lang.words().worker_crashed.into());
+        self.single = None;
+        self.explaining = None;
+        if let Some(batch) = &mut self.batch {
+            batch.pending = None;
+        }
+        self.link = None;
+        match Self::spawn(ctx) {
+            Ok(link) => {
+                self.link = Some(link);
+                self.model = ModelState::Loading {
+                    file: "config.json".into(),
+                    loaded: 0.0,
+                    total: None,
+                };
+            }
+            Err(e) => self.model = ModelState::no_worker(e),
+        }
+    }
+
+    /// Clearing the box clears everything the page holds of the user's texts.
+    fn clear(&mut self) {
+        self.text.clear();
+        self.box_full = false;
+        self.shown_text.clear();
+        self.result = None;
+        self.single = None;
+        self.explaining = None;
+        self.batch = None;
+        self.batch_error = None;
+        self.notice = None;
+    }
+
+    /// Batch mode's messages; returns whether to re-render.
+    fn on_batch(&mut self, ctx: &Context<Self>, msg: BatchMsg) -> bool {
+        match msg {
+            BatchMsg::FileChosen(file) => {
+                let name = file.name();
+                let file = gloo::file::File::from(file);
+                let link = ctx.link().clone();
+                self.reader = Some(gloo::file::callbacks::read_as_bytes(&file, move |bytes| {
+                    link.send_message(Msg::Batch(BatchMsg::FileRead(
+                        name,
+                        bytes.map_err(|e| e.to_string()),
+                    )));
+                }));
+            }
+            BatchMsg::FileRead(name, bytes) => {
+                self.reader = None;
+                let read = bytes
+                    .map_err(BatchError::Read)
+                    .and_then(|b| Batch::read(&name, b, None).map_err(BatchError::Table));
+                self.set_batch(read);
+            }
+            BatchMsg::Cancel => {
+                if let Some(batch) = &mut self.batch {
+                    batch.cancel();
+                }
+            }
+            BatchMsg::Export => {
+                if let Some(batch) = &self.batch {
+                    Self::download(&batch.export(), "sosrisk-results.csv");
+                }
+                return false;
+            }
+            BatchMsg::ExportPeople => {
+                if let Some(csv) = self.batch.as_ref().and_then(Batch::export_people) {
+                    Self::download(&csv, "sosrisk-per-person.csv");
+                }
+                return false;
+            }
+            BatchMsg::Sort(key) => {
+                if let Some(batch) = &mut self.batch {
+                    batch.sort = key;
+                }
+            }
+            BatchMsg::SortPeople(order) => {
+                if let Some(batch) = &mut self.batch {
+                    batch.people_order = order;
+                }
+            }
+            BatchMsg::ChooseText(column) => {
+                if let Some(batch) = &mut self.batch {
+                    batch.choose_text(column);
+                }
+                if self.ready() {
+                    self.continue_batch();
+                }
+            }
+            BatchMsg::ChooseAuthor(column) => {
+                if let Some(batch) = &mut self.batch {
+                    batch.choose_author(column);
+                }
+            }
+            BatchMsg::ChooseSheet(sheet) => {
+                if let Some(batch) = self.batch.take() {
+                    let read = batch.with_sheet(&sheet).map_err(BatchError::Table);
+                    self.set_batch(read);
+                }
+            }
+        }
+        true
+    }
+
     /// Shows a freshly read file (or why it could not be read) and starts it when it can.
     fn set_batch(&mut self, read: Result<Batch, BatchError>) {
         match read {
@@ -421,27 +533,7 @@ impl Component for App {
         match msg {
             Msg::Reply(reply) => self.on_reply(ctx, reply),
             Msg::Stored(ok) => self.offline = Some(ok),
-            Msg::WorkerCrashed(detail) => {
-                web_sys::console::error_1(&format!("model worker: {detail}").into());
-                self.notice = Some(self.lang.words().worker_crashed.into());
-                self.single = None;
-                self.explaining = None;
-                if let Some(batch) = &mut self.batch {
-                    batch.pending = None;
-                }
-                self.link = None;
-                match Self::spawn(ctx) {
-                    Ok(link) => {
-                        self.link = Some(link);
-                        self.model = ModelState::Loading {
-                            file: "config.json".into(),
-                            loaded: 0.0,
-                            total: None,
-                        };
-                    }
-                    Err(e) => self.model = ModelState::no_worker(e),
-                }
-            }
+            Msg::WorkerCrashed(detail) => self.restart_worker(ctx, &detail),
             Msg::Input(text) => {
                 if is_blank(&text) {
                     self.result = None;
@@ -469,17 +561,7 @@ impl Component for App {
                     self.single = self.request(vec![self.text.clone()], false);
                 }
             }
-            Msg::Clear => {
-                self.text.clear();
-                self.box_full = false;
-                self.shown_text.clear();
-                self.result = None;
-                self.single = None;
-                self.explaining = None;
-                self.batch = None;
-                self.batch_error = None;
-                self.notice = None;
-            }
+            Msg::Clear => self.clear(),
             Msg::ToggleLang => {
                 self.lang = self.lang.other();
                 set_document_lang(self.lang);
@@ -487,67 +569,7 @@ impl Component for App {
                     let _ = storage.set_item("lang", if self.lang == Lang::En { "en" } else { "zh" });
                 }
             }
-            Msg::FileChosen(file) => {
-                let name = file.name();
-                let file = gloo::file::File::from(file);
-                let link = ctx.link().clone();
-                self.reader = Some(gloo::file::callbacks::read_as_bytes(&file, move |bytes| {
-                    link.send_message(Msg::FileRead(name, bytes.map_err(|e| e.to_string())));
-                }));
-            }
-            Msg::FileRead(name, bytes) => {
-                self.reader = None;
-                let read = bytes
-                    .map_err(BatchError::Read)
-                    .and_then(|b| Batch::read(&name, b, None).map_err(BatchError::Table));
-                self.set_batch(read);
-            }
-            Msg::CancelBatch => {
-                if let Some(batch) = &mut self.batch {
-                    batch.cancel();
-                }
-            }
-            Msg::Export => {
-                if let Some(batch) = &self.batch {
-                    Self::download(&batch.export(), "sosrisk-results.csv");
-                }
-                return false;
-            }
-            Msg::ExportPeople => {
-                if let Some(csv) = self.batch.as_ref().and_then(Batch::export_people) {
-                    Self::download(&csv, "sosrisk-per-person.csv");
-                }
-                return false;
-            }
-            Msg::Sort(key) => {
-                if let Some(batch) = &mut self.batch {
-                    batch.sort = key;
-                }
-            }
-            Msg::SortPeople(order) => {
-                if let Some(batch) = &mut self.batch {
-                    batch.people_order = order;
-                }
-            }
-            Msg::ChooseText(column) => {
-                if let Some(batch) = &mut self.batch {
-                    batch.choose_text(column);
-                }
-                if self.ready() {
-                    self.continue_batch();
-                }
-            }
-            Msg::ChooseAuthor(column) => {
-                if let Some(batch) = &mut self.batch {
-                    batch.choose_author(column);
-                }
-            }
-            Msg::ChooseSheet(sheet) => {
-                if let Some(batch) = self.batch.take() {
-                    let read = batch.with_sheet(&sheet).map_err(BatchError::Table);
-                    self.set_batch(read);
-                }
-            }
+            Msg::Batch(msg) => return self.on_batch(ctx, msg),
         }
         true
     }
@@ -755,7 +777,7 @@ impl App {
             let file = input.files().and_then(|f| f.get(0));
             // The same file can be chosen again later.
             input.set_value("");
-            file.map(Msg::FileChosen)
+            file.map(|f| Msg::Batch(BatchMsg::FileChosen(f)))
         });
         html! {
             <div class="batch-input">
@@ -789,7 +811,7 @@ impl App {
         let header = |label: &str, sort: SortKey| {
             html! {
                 <th scope="col" aria-sort={if batch.sort == sort { "descending" } else { "none" }}>
-                    <button onclick={link.callback(move |_| Msg::Sort(sort))}>{ label.to_string() }</button>
+                    <button onclick={link.callback(move |_| Msg::Batch(BatchMsg::Sort(sort)))}>{ label.to_string() }</button>
                 </th>
             }
         };
@@ -806,9 +828,9 @@ impl App {
                         format!("{done} / {total}")
                     } }</span>
                     if batch.running() {
-                        <button id="cancel" onclick={link.callback(|_| Msg::CancelBatch)}>{ w.cancel }</button>
+                        <button id="cancel" onclick={link.callback(|_| Msg::Batch(BatchMsg::Cancel))}>{ w.cancel }</button>
                     }
-                    <button id="export" disabled={batch.running()} onclick={link.callback(|_| Msg::Export)}>{ w.export }</button>
+                    <button id="export" disabled={batch.running()} onclick={link.callback(|_| Msg::Batch(BatchMsg::Export))}>{ w.export }</button>
                 </div>
                 if batch.cancelled {
                     <p class="notice" id="batch-cancelled" role="status">{ w.cancelled.replace("{done}", &done.to_string()).replace("{total}", &total.to_string()) }</p>
@@ -870,9 +892,15 @@ impl App {
                 .replace("{rows}", &rows),
         };
         let select_value = |e: Event| e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
-        let on_text = link.batch_callback(move |e: Event| select_value(e).parse().ok().map(Msg::ChooseText));
-        let on_author = link.callback(move |e: Event| Msg::ChooseAuthor(select_value(e).parse().ok()));
-        let on_sheet = link.callback(move |e: Event| Msg::ChooseSheet(select_value(e)));
+        let on_text = link.batch_callback(move |e: Event| {
+            select_value(e)
+                .parse()
+                .ok()
+                .map(|c| Msg::Batch(BatchMsg::ChooseText(c)))
+        });
+        let on_author =
+            link.callback(move |e: Event| Msg::Batch(BatchMsg::ChooseAuthor(select_value(e).parse().ok())));
+        let on_sheet = link.callback(move |e: Event| Msg::Batch(BatchMsg::ChooseSheet(select_value(e))));
         let options = |selected: Option<usize>| {
             html! { <>{ for t.columns.iter().enumerate().map(|(i, c)| html! {
                 <option value={i.to_string()} selected={selected == Some(i)}>{ c.clone() }</option>
@@ -920,7 +948,7 @@ impl App {
         let header = |label: &str, order: PersonOrder| {
             html! {
                 <th scope="col" aria-sort={if batch.people_order == order { "descending" } else { "none" }}>
-                    <button onclick={link.callback(move |_| Msg::SortPeople(order))}>{ label.to_string() }</button>
+                    <button onclick={link.callback(move |_| Msg::Batch(BatchMsg::SortPeople(order)))}>{ label.to_string() }</button>
                 </th>
             }
         };
@@ -928,7 +956,7 @@ impl App {
         html! {
             <div class="people" id="people">
                 <h2>{ w.people_title }</h2>
-                <button id="export-people" disabled={batch.running()} onclick={link.callback(|_| Msg::ExportPeople)}>{ w.export_people }</button>
+                <button id="export-people" disabled={batch.running()} onclick={link.callback(|_| Msg::Batch(BatchMsg::ExportPeople))}>{ w.export_people }</button>
                 <table class="results">
                     <thead><tr>
                         { header(c[0], PersonOrder::Author) }
