@@ -54,6 +54,10 @@ pub struct Recipe {
     /// rows prompted with validation posts are left out.
     #[arg(long, default_value_t = 0)]
     pub generated_per_batch: usize,
+    /// Rows in every batch of the generated posts with no suicidal wish (levels 0–3): sadness
+    /// and strain in everyday words, low risk, the counterweight to the tree hole's style.
+    #[arg(long, default_value_t = 0)]
+    pub generated_low_per_batch: usize,
     /// Weight of the pools' loss relative to the posts'.
     #[arg(long, default_value_t = 0.5)]
     pub pool_weight: f64,
@@ -143,12 +147,13 @@ pub const HARD_ORDINARY_CUES: &[&str] = &[
 
 impl Recipe {
     /// Rows per batch of each extra pool, in [`Pools::read`]'s order: ordinary texts, hard
-    /// ordinary texts, generated posts.
-    fn per_batch(&self) -> [usize; 3] {
+    /// ordinary texts, generated posts, generated posts without a suicidal wish.
+    fn per_batch(&self) -> [usize; 4] {
         [
             self.everyday_per_batch,
             self.everyday_hard_per_batch,
             self.generated_per_batch,
+            self.generated_low_per_batch,
         ]
     }
 }
@@ -156,13 +161,13 @@ impl Recipe {
 /// The extra texts of a run: the pools (ordinary texts, hard ordinary texts, generated posts;
 /// empty where the recipe takes none) and the held-out watch set of ordinary texts.
 pub struct Pools {
-    pub pools: [Vec<Example>; 3],
+    pub pools: [Vec<Example>; 4],
     pub watch: Vec<Example>,
 }
 
 impl Pools {
     pub fn read(recipe: &Recipe, common: &Common, val_fold: Option<usize>) -> Result<Self> {
-        let [everyday_n, hard_n, generated_n] = recipe.per_batch();
+        let [everyday_n, hard_n, generated_n, low_n] = recipe.per_batch();
         let (mut everyday, mut hard, mut watch) = (Vec::new(), Vec::new(), Vec::new());
         if everyday_n > 0 || hard_n > 0 || recipe.watch > 0 {
             let ds = data::read_labelled(&recipe.everyday)
@@ -193,7 +198,7 @@ impl Pools {
             }
         }
         let mut generated = Vec::new();
-        if generated_n > 0 {
+        if generated_n > 0 || low_n > 0 {
             let path = common.input.augmentation_path();
             generated = data::read_augmentation(&path)?
                 .into_iter()
@@ -207,8 +212,16 @@ impl Pools {
                 })
                 .collect();
         }
+        let low = if low_n > 0 {
+            generated.iter().filter(|e| e.level <= 3).cloned().collect()
+        } else {
+            Vec::new()
+        };
+        if generated_n == 0 {
+            generated.clear();
+        }
         Ok(Self {
-            pools: [everyday, hard, generated],
+            pools: [everyday, hard, generated, low],
             watch,
         })
     }
@@ -320,7 +333,7 @@ fn posts_for(ds: &data::Dataset, val_fold: Option<usize>) -> Result<(Vec<Post>, 
 }
 
 /// Pools' teacher targets, one slot per pool (`None` where the recipe takes none).
-type PoolTargets = [Option<Vec<Soft>>; 3];
+type PoolTargets = [Option<Vec<Soft>>; 4];
 
 /// The teacher's targets for the training posts and each pool the recipe takes, when it has a
 /// teacher.
@@ -331,12 +344,12 @@ fn teacher_targets(
     device: &burn::prelude::Device,
 ) -> Result<(Option<Vec<Soft>>, PoolTargets)> {
     let Some(dir) = &recipe.teacher else {
-        return Ok((None, [None, None, None]));
+        return Ok((None, [None, None, None, None]));
     };
     let teacher = Teacher::load(dir, val_fold, device)?;
     let t = recipe.distill_temperature;
     eprintln!("teacher: scoring {} posts and the pools …", train.len());
-    let mut soft: PoolTargets = [None, None, None];
+    let mut soft: PoolTargets = [None, None, None, None];
     for (k, n) in recipe.per_batch().into_iter().enumerate() {
         if n > 0 {
             soft[k] = Some(teacher.targets(&pools.pools[k], t)?);
