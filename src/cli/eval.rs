@@ -94,13 +94,19 @@ fn predict_texts(models: &[PathBuf], texts: &[String], backend: Backend) -> Resu
 
 /// The screening rates per group, when the file has groups (a `group` or `source` column) or
 /// no levels (a robustness set): printed as a table, returned for the JSON report.
-fn screening(args: &Args) -> Result<Option<Vec<GroupRates>>> {
+fn screening(args: &Args, known: Option<&[Prediction]>) -> Result<Option<Vec<GroupRates>>> {
     if !is_screening_set(&args.data)? {
         return Ok(None);
     }
     let texts = data::read_screening(&args.data, args.split.as_deref())?;
-    let strings: Vec<String> = texts.iter().map(|t| t.text.clone()).collect();
-    let preds = predict_texts(&args.models, &strings, args.backend)?;
+    // A labelled file's predictions are already there (same rows, same order).
+    let preds = match known.filter(|k| k.len() == texts.len()) {
+        Some(k) => k.to_vec(),
+        None => {
+            let strings: Vec<String> = texts.iter().map(|t| t.text.clone()).collect();
+            predict_texts(&args.models, &strings, args.backend)?
+        }
+    };
     let rates = sosrisk::screening::rates(&texts, &preds);
     if !args.json {
         println!("\nscreening per group (flagged = high risk or review; see README):\n");
@@ -120,7 +126,7 @@ fn is_screening_set(path: &std::path::Path) -> Result<bool> {
 pub fn run(args: Args) -> Result<()> {
     if !data::has_column(&args.data, "level")? && is_screening_set(&args.data)? {
         // A screening set without labels: only the rates.
-        let rates = screening(&args)?.expect("a file without levels is a screening set");
+        let rates = screening(&args, None)?.expect("a file without levels is a screening set");
         if args.json {
             let models: Vec<String> = args.models.iter().map(|m| m.display().to_string()).collect();
             let out =
@@ -183,7 +189,7 @@ pub fn run(args: Args) -> Result<()> {
     if !args.json {
         print!("{}", report.table());
     }
-    let rates = screening(&args)?;
+    let rates = screening(&args, Some(&preds))?;
     if args.json {
         let mut out = serde_json::to_value(&report)?;
         if let Some(r) = &rates {

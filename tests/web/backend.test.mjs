@@ -40,6 +40,9 @@ test("first visit with a software WebGPU adapter: CPU first, the reason said, no
     await t.test("without WebGPU: the CPU, because there is none", async () => {
       const v = await firstVisit(withoutGpu, `${server.base}?model=${MODEL}`);
       assert.equal(v.backend, "CPU");
+      // Whether there is an adapter is known only after requestAdapter() has answered (it is
+      // tried three times): until then the status says "measuring", then why it stays.
+      await v.page.waitForFunction(() => document.querySelector("#model-status")?.dataset.why !== "measuring", null, { timeout: 60_000 });
       assert.equal(await why(v.page), "no_web_gpu");
       assertClose(v.got, expected, "CPU only");
       figures.cpu_only = { ready_ms: v.readyMs, first_result_ms: v.firstResultMs };
