@@ -126,7 +126,7 @@ pub fn write_reports(dir: &Path, metrics: &serde_json::Value, card: &str) -> Res
 pub fn model_card(
     manifest: &Manifest,
     training: &serde_json::Value,
-    validation: &crate::metrics::Scores,
+    (validation_label, validation): (&str, &crate::metrics::Scores),
     test: Option<&crate::metrics::Scores>,
 ) -> String {
     let row = |name: &str, s: &crate::metrics::Scores| {
@@ -144,7 +144,9 @@ pub fn model_card(
         "# sosrisk model: {arch}\n\n\
          Estimates the suicide risk of a short Chinese social-media post: a level 0–10 (SOS-1K scale) \
          and a separate high/low call. **A screening aid for trained people, not a diagnosis.** \
-         Trained only on SOS-1K (Weibo posts, 2024); expect it to be wrong on other kinds of text.\n\n\
+         Trained on SOS-1K (Weibo posts from one \"tree hole\", 2024) and, where the settings below name \
+         pools, on ordinary texts and generated posts as a counterweight; expect it to be wrong on \
+         other kinds of text.\n\n\
          ## Architecture\n\n{describe}\n\n\
          ## Training\n\n```json\n{settings}\n```\n\n\
          ## Scores (percent; MAE in levels)\n\n\
@@ -154,7 +156,7 @@ pub fn model_card(
         describe = manifest.architecture.describe(),
         settings = serde_json::to_string_pretty(training).unwrap_or_default(),
     );
-    card += &row("validation fold", validation);
+    card += &row(validation_label, validation);
     if let Some(t) = test {
         card += &row("test (250 posts)", t);
     }

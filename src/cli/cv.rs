@@ -371,7 +371,7 @@ fn summarise_encoder(args: &Args, ds: &data::Dataset, done: &[FoldDone]) -> Resu
         "data_sha256": data::file_sha256(&args.common.input.data)?,
     });
     if args.soup {
-        summary["soup"] = soup(args, ds, &protocol)?;
+        summary["soup"] = soup(args, ds, &protocol, &oof.own)?;
     }
     std::fs::write(
         args.runs.join("summary.json"),
@@ -403,8 +403,10 @@ fn summarise_encoder(args: &Args, ds: &data::Dataset, done: &[FoldDone]) -> Resu
 }
 
 /// The uniform soup of the fold models' f32 weights (each fold's best checkpoint), with the
-/// final protocol's calibration, saved quantised as `soup/` in the run directory and scored.
-fn soup(args: &Args, ds: &data::Dataset, protocol: &FinalProtocol) -> Result<Value> {
+/// final protocol's calibration, saved quantised as `soup/` in the run directory and scored,
+/// with `metrics.json` and a model card beside it so that it can ship as it is. The soup has no
+/// held-out fold of its own: its card shows its members' out-of-fold scores instead.
+fn soup(args: &Args, ds: &data::Dataset, protocol: &FinalProtocol, members_oof: &Scores) -> Result<Value> {
     let encoder = args.encoder.as_ref().expect("encoder cv");
     let device = args.common.backend.device();
     let imported = sosrisk::import::ImportedEncoder::read(encoder)?;
@@ -450,5 +452,13 @@ fn soup(args: &Args, ds: &data::Dataset, protocol: &FinalProtocol) -> Result<Val
     if let Some(t) = &test {
         println!("soup of the 5 fold models, test: {}", one_line(t));
     }
+    let metrics = json!({ "test": test, "members_oof": members_oof, "watch_flagged": watch });
+    let card = artifact::model_card(
+        &saved.manifest,
+        &saved.manifest.training,
+        ("out-of-fold (its 5 members, 999 posts)", members_oof),
+        test.as_ref(),
+    );
+    artifact::write_reports(&out, &metrics, &card)?;
     Ok(json!({ "dir": out.display().to_string(), "test": test, "watch_flagged": watch }))
 }

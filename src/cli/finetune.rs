@@ -441,7 +441,7 @@ pub fn train_one(
     let card = artifact::model_card(
         &saved.manifest,
         &training,
-        val.as_ref().unwrap_or(&empty),
+        ("validation fold", val.as_ref().unwrap_or(&empty)),
         test.as_ref(),
     );
     artifact::write_reports(out.model, &metrics, &card)?;

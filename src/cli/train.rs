@@ -217,7 +217,12 @@ pub fn run(args: Args) -> Result<()> {
         "best_epochs": trained.best_epochs,
         "histories": trained.histories,
     });
-    let card = artifact::model_card(&saved.manifest, &training, &val, test.as_ref());
+    let card = artifact::model_card(
+        &saved.manifest,
+        &training,
+        ("validation fold", &val),
+        test.as_ref(),
+    );
     artifact::write_reports(&args.out, &metrics, &card)?;
     println!(
         "best epochs {:?}; model written to {}",
