@@ -1,5 +1,5 @@
 //! The web app's page (built by Trunk for wasm32; see index.html).
 
 fn main() {
-    yew::Renderer::<sosrisk::web::app::App>::new().render();
+    yew::Renderer::<sosrisk::web::page::App>::new().render();
 }

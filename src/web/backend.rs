@@ -14,6 +14,22 @@ pub const SWITCH_RATIO: f64 = 0.7;
 /// And when its probabilities on the canary texts are the CPU's to within this.
 pub const CANARY_TOLERANCE: f64 = 1e-4;
 
+/// The text the model is run on once as it loads (a failure there is a load failure).
+pub const WARM_UP: &str = "今天有点累，但还好。";
+
+/// Synthetic texts of the lengths the page sends, written for this: one post at a time (short,
+/// medium, long), and a batch of 32 of mixed lengths. A GPU is warmed up on these before it is
+/// timed (its shaders compile on first use); `sosrisk bench` counts what other shapes compile.
+pub fn warm_up_shapes() -> (Vec<String>, Vec<String>) {
+    let single = vec![
+        "今天好累。".to_string(),
+        "下班路上下起了雨，没带伞，到家全身都湿透了，洗了个热水澡才缓过来。".to_string(),
+        "周末和朋友去郊外爬山，山顶的风很大，我们在亭子里吃了带去的面包和水果，聊了很久最近的工作和生活，下山的时候天已经快黑了。".repeat(2),
+    ];
+    let batch = (0..32).map(|i| single[i % 3].clone()).collect();
+    (single, batch)
+}
+
 /// Names of software rasterisers in an adapter's vendor, architecture, device or description.
 const SOFTWARE: &[&str] = &[
     "swiftshader",

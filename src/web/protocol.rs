@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::prediction::Prediction;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum Request {
     /// Load the model whose `config.json` is at `base` (a same-origin URL ending in `/`), on

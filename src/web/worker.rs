@@ -22,9 +22,6 @@ use crate::web::protocol::{
     BackendChoice, Failure, LoadError, LoadFault, ModelInfo, Outcome, Reply, Request, Why,
 };
 
-/// A fixed synthetic text for the warm-up run (WebGPU compiles its shaders on first use).
-const WARM_UP: &str = "今天有点累，但还好。";
-
 fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
 }
@@ -203,9 +200,9 @@ async fn fetch_model(base: &str) -> Result<Files, LoadError> {
 async fn build(files: &Files, device: &Device) -> Result<Classifier, LoadError> {
     let classifier = Classifier::from_bytes(&files.config, &files.tokenizer, &files.weights, device)?;
     classifier
-        .predict_async(&[WARM_UP])
+        .predict_async(&[backend::WARM_UP])
         .await
-        .map_err(|(_, e)| LoadError::new(LoadFault::Other, "", format!("warm-up run failed: {e}")))?;
+        .map_err(|e| LoadError::new(LoadFault::Other, "", format!("warm-up run failed: {}", e.error)))?;
     Ok(classifier)
 }
 
@@ -219,18 +216,6 @@ fn info(classifier: &Classifier, backend: &str, why: Why, files: &Files, started
         load_ms: now() - started,
         files: files.urls.clone(),
     }
-}
-
-/// Synthetic texts of the lengths the page sends, written for this: one post at a time (short,
-/// medium, long), and a batch of 32 of mixed lengths.
-fn shapes() -> (Vec<String>, Vec<String>) {
-    let single = vec![
-        "今天好累。".to_string(),
-        "下班路上下起了雨，没带伞，到家全身都湿透了，洗了个热水澡才缓过来。".to_string(),
-        "周末和朋友去郊外爬山，山顶的风很大，我们在亭子里吃了带去的面包和水果，聊了很久最近的工作和生活，下山的时候天已经快黑了。".repeat(2),
-    ];
-    let batch = (0..32).map(|i| single[i % 3].clone()).collect();
-    (single, batch)
 }
 
 /// Median milliseconds of `runs` passes of `texts` (read back, as the page's requests are).
@@ -278,7 +263,7 @@ async fn measure_webgpu(
         Ok(c) => Rc::new(c),
         Err(e) => return stay(Why::Failed { detail: e.detail }),
     };
-    let (single, batch) = shapes();
+    let (single, batch) = backend::warm_up_shapes();
     let single: Vec<&str> = single.iter().map(String::as_str).collect();
     let batch: Vec<&str> = batch.iter().map(String::as_str).collect();
     // Warm-up: every shape once (shader compilation), not timed.
@@ -367,9 +352,9 @@ async fn classify(classifier: &Classifier, texts: &[String], explain: bool) -> V
                 todo.clear();
             }
             // The failing text gets its failure; the others are tried again without it.
-            Err((k, e)) => {
-                let i = todo.remove(k.min(todo.len() - 1));
-                outcomes[i] = Some(Outcome::Failed(Failure::of(&e)));
+            Err(e) => {
+                let i = todo.remove(e.index.min(todo.len() - 1));
+                outcomes[i] = Some(Outcome::Failed(Failure::of(&e.error)));
             }
         }
     }
