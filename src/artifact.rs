@@ -80,7 +80,7 @@ pub fn save(dir: &Path, clf: &Classifier, training: serde_json::Value) -> Result
     };
     let weights_file = clf.manifest.architecture.weights_file();
     let (weights, tokenizer) = match clf.network() {
-        Network::Ngram { tokenizer, model } => (
+        Network::Ngram { tokenizer, model, .. } => (
             model
                 .clone()
                 .map(&mut HalfPrecision)
@@ -95,7 +95,7 @@ pub fn save(dir: &Path, clf: &Classifier, training: serde_json::Value) -> Result
                 .to_vec(),
             tokenizer.to_json().map_err(invalid)?,
         ),
-        Network::Encoder { tokenizer, model } => (
+        Network::Encoder { tokenizer, model, .. } => (
             crate::quant::to_bytes(model.as_ref(), crate::quant::DEFAULT_POLICY),
             tokenizer.to_json().map_err(invalid)?,
         ),

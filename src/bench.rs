@@ -15,7 +15,7 @@ use crate::model::bert::BertConfig;
 use burn::prelude::*;
 use burn::tensor::Distribution;
 
-use crate::Error;
+use crate::{Error, TextError};
 
 /// Resident and peak resident memory of this process, in MiB (Linux's `/proc/self/status`).
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
@@ -114,7 +114,7 @@ pub struct Throughput {
     pub median_ms_per_call: f64,
 }
 
-pub fn time_batches(clf: &Classifier, texts: &[&str], batch: usize) -> Result<Throughput, (usize, Error)> {
+pub fn time_batches(clf: &Classifier, texts: &[&str], batch: usize) -> Result<Throughput, TextError> {
     let batch = batch.max(1);
     // The first call compiles kernels (wgpu) and grows buffers: not what a user waits for after.
     clf.predict(&texts[..batch.min(texts.len())])?;
@@ -122,7 +122,7 @@ pub fn time_batches(clf: &Classifier, texts: &[&str], batch: usize) -> Result<Th
     let started = Instant::now();
     for (k, chunk) in texts.chunks(batch).enumerate() {
         let call = Instant::now();
-        clf.predict(chunk).map_err(|(i, e)| (k * batch + i, e))?;
+        clf.predict(chunk).map_err(|e| e.offset(k * batch))?;
         calls.push(call.elapsed().as_secs_f64() * 1e3);
     }
     let seconds = started.elapsed().as_secs_f64();
@@ -151,12 +151,14 @@ pub fn soak(clf: &Classifier, texts: &[&str], n: usize, every: usize) -> Result<
         .iter()
         .map(|t| clf.predict(&[t]).map(|mut p| p.remove(0)))
         .collect::<Result<_, _>>()
-        .map_err(|(_, e)| SoakError::Predict(e))?;
+        .map_err(|e| SoakError::Predict(e.error))?;
     let sample = |done| memory().map(|memory| SoakPoint { done, memory });
     let mut points: Vec<SoakPoint> = sample(0).into_iter().collect();
     for done in 1..=n {
         let i = (done - 1) % texts.len();
-        let p = clf.predict(&[texts[i]]).map_err(|(_, e)| SoakError::Predict(e))?;
+        let p = clf
+            .predict(&[texts[i]])
+            .map_err(|e| SoakError::Predict(e.error))?;
         if p[0] != first[i] {
             return Err(SoakError::Changed { done, index: i });
         }

@@ -21,3 +21,28 @@ pub enum Error {
         actual: String,
     },
 }
+
+/// Why one text of a batch got no prediction: which text (its index in the batch) and what was
+/// wrong with it. A batch call fails as a whole on the first such text, so a caller never gets
+/// predictions that silently skip rows.
+#[derive(Debug, Error)]
+#[error("text {index}: {error}")]
+pub struct TextError {
+    pub index: usize,
+    #[source]
+    pub error: Error,
+}
+
+impl TextError {
+    pub fn new(index: usize, error: Error) -> Self {
+        Self { index, error }
+    }
+
+    /// The same error for a batch that started `offset` texts into a larger one.
+    pub fn offset(self, offset: usize) -> Self {
+        Self {
+            index: self.index + offset,
+            ..self
+        }
+    }
+}

@@ -466,16 +466,7 @@ pub fn import(
         path: tokenizer_path.into(),
         detail: e.to_string(),
     })?;
-    let mut required = BTreeSet::new();
-    for text in texts.iter().map(String::as_str).chain([""]) {
-        let encoding =
-            hf.encode(format!("{QUERY_PREFIX}{text}"), true)
-                .map_err(|e| ImportError::Tokenizer {
-                    path: tokenizer_path.into(),
-                    detail: e.to_string(),
-                })?;
-        required.extend(encoding.get_ids().iter().copied());
-    }
+    let required = required_pieces(&hf, tokenizer_path, texts)?;
     let pruned = prune_tokenizer(tokenizer_path, &original, &required)?;
 
     let q4 = Q4Model::read(q4_path)?;
@@ -509,16 +500,6 @@ pub fn import(
             detail: format!("{e:?}"),
         })?;
     let tokenizer = pruned.tokenizer.to_string();
-    std::fs::create_dir_all(out).map_err(|cause| ImportError::Write {
-        path: out.into(),
-        cause,
-    })?;
-    let write = |name: &str, bytes: &[u8]| {
-        let path = out.join(name);
-        std::fs::write(&path, bytes).map_err(|cause| ImportError::Write { path, cause })
-    };
-    write("weights.bpk", &weights)?;
-    write("tokenizer.json", tokenizer.as_bytes())?;
     let manifest = json!({
         "format": "sosrisk-encoder/1",
         "architecture": "bert",
@@ -531,15 +512,55 @@ pub fn import(
         },
         "files": { "weights.bpk": sha256_hex(&weights), "tokenizer.json": sha256_hex(tokenizer.as_bytes()) },
     });
-    write(
-        "config.json",
-        (serde_json::to_string_pretty(&manifest).expect("JSON") + "\n").as_bytes(),
-    )?;
+    write_encoder_dir(out, &weights, &tokenizer, &manifest)?;
     Ok(ImportSummary {
         original_pieces: original["model"]["vocab"].as_array().map_or(0, Vec::len),
         kept_pieces: pruned.old_ids.len(),
         required_pieces: required.len(),
     })
+}
+
+/// Every piece id the tokenizer gives `texts` (and an empty text: the special tokens), with
+/// e5's query prefix as the model reads them.
+fn required_pieces(
+    hf: &tokenizers::Tokenizer,
+    tokenizer_path: &Path,
+    texts: &[String],
+) -> Result<BTreeSet<u32>, ImportError> {
+    let mut required = BTreeSet::new();
+    for text in texts.iter().map(String::as_str).chain([""]) {
+        let encoding =
+            hf.encode(format!("{QUERY_PREFIX}{text}"), true)
+                .map_err(|e| ImportError::Tokenizer {
+                    path: tokenizer_path.into(),
+                    detail: e.to_string(),
+                })?;
+        required.extend(encoding.get_ids().iter().copied());
+    }
+    Ok(required)
+}
+
+/// Writes the imported encoder's three files into `out`.
+fn write_encoder_dir(
+    out: &Path,
+    weights: &[u8],
+    tokenizer: &str,
+    manifest: &Value,
+) -> Result<(), ImportError> {
+    std::fs::create_dir_all(out).map_err(|cause| ImportError::Write {
+        path: out.into(),
+        cause,
+    })?;
+    let write = |name: &str, bytes: &[u8]| {
+        let path = out.join(name);
+        std::fs::write(&path, bytes).map_err(|cause| ImportError::Write { path, cause })
+    };
+    write("weights.bpk", weights)?;
+    write("tokenizer.json", tokenizer.as_bytes())?;
+    write(
+        "config.json",
+        (serde_json::to_string_pretty(manifest).expect("JSON") + "\n").as_bytes(),
+    )
 }
 
 /// What an import kept.

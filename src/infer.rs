@@ -7,25 +7,28 @@ use burn::store::ModuleRecord;
 
 use crate::attribution::{OCCLUSION_BATCH, attribution, explained_part, occlusions};
 use crate::labels::{HIGH_RISK, N_LEVELS};
-use crate::model::Ensemble;
 use crate::model::bert::{self, BertClassifier};
+use crate::model::{Ensemble, NgramModelConfig};
 use crate::tokenize::{CharTokenizer, Encoded, NGRAM_ORDERS, PieceTokenizer, Pieces};
 use crate::windows::{self, Span, WindowScore};
-use crate::{Error, quant};
+use crate::{Error, TextError, quant};
 
 pub use crate::prediction::argmax;
 
 pub use crate::model_dir::*;
 
-/// The loaded network with the tokenizer it reads through.
+/// The loaded network with the tokenizer it reads through and its settings (those of the
+/// manifest's [`Architecture`], carried here so that nothing matches the two as a pair).
 pub enum Network {
     Ngram {
         tokenizer: CharTokenizer,
         model: Ensemble,
+        cfg: NgramModelConfig,
     },
     Encoder {
         tokenizer: PieceTokenizer,
         model: Box<BertClassifier>,
+        spec: EncoderSpec,
     },
 }
 
@@ -131,7 +134,11 @@ impl Classifier {
                         format!("does not fit the architecture in {CONFIG_FILE}: {e:?}"),
                     )
                 })?;
-                Network::Ngram { tokenizer, model }
+                Network::Ngram {
+                    tokenizer,
+                    model,
+                    cfg: cfg.clone(),
+                }
             }
             Architecture::Encoder(spec) => {
                 let tokenizer = PieceTokenizer::from_json(tokenizer, &spec.query_prefix, spec.max_tokens)?;
@@ -142,6 +149,7 @@ impl Classifier {
                 Network::Encoder {
                     tokenizer,
                     model: Box::new(model),
+                    spec: spec.clone(),
                 }
             }
         };
@@ -167,13 +175,13 @@ impl Classifier {
 
     /// Tokenizes every text; any empty text fails the whole call with its index, so a caller
     /// never gets predictions that silently skip rows.
-    fn prepare(&self, texts: &[&str]) -> Result<Prepared, (usize, Error)> {
-        match (&self.network, &self.manifest.architecture) {
-            (Network::Ngram { tokenizer, .. }, Architecture::CharNgram(cfg)) => {
+    fn prepare(&self, texts: &[&str]) -> Result<Prepared, TextError> {
+        match &self.network {
+            Network::Ngram { tokenizer, cfg, .. } => {
                 let encoded: Vec<Encoded> = texts
                     .iter()
                     .enumerate()
-                    .map(|(i, t)| tokenizer.encode(t).map_err(|e| (i, e)))
+                    .map(|(i, t)| tokenizer.encode(t).map_err(|e| TextError::new(i, e)))
                     .collect::<Result<_, _>>()?;
                 let lengths: Vec<usize> = encoded
                     .iter()
@@ -205,11 +213,11 @@ impl Classifier {
                         .collect(),
                 })
             }
-            (Network::Encoder { tokenizer, .. }, _) => {
+            Network::Encoder { tokenizer, .. } => {
                 let pieces: Vec<Pieces> = texts
                     .iter()
                     .enumerate()
-                    .map(|(i, t)| tokenizer.encode(t).map_err(|e| (i, e)))
+                    .map(|(i, t)| tokenizer.encode(t).map_err(|e| TextError::new(i, e)))
                     .collect::<Result<_, _>>()?;
                 let lengths: Vec<usize> = pieces.iter().map(|p| p.ids.len()).collect();
                 let groups = length_groups(&lengths, self.call_cost())
@@ -225,7 +233,6 @@ impl Classifier {
                     used: pieces.iter().map(|p| (p.chars_used, p.truncated)).collect(),
                 })
             }
-            _ => unreachable!("the network is built from the manifest's architecture"),
         }
     }
 
@@ -243,9 +250,9 @@ impl Classifier {
     }
 
     fn run(&self, inputs: Inputs) -> (Tensor<2>, Tensor<2>) {
-        match (&self.network, inputs, &self.manifest.architecture) {
-            (Network::Ngram { model, .. }, Inputs::Ngram(batch), _) => model.probabilities(batch),
-            (Network::Encoder { model, .. }, Inputs::Encoder(ids, mask), Architecture::Encoder(spec)) => {
+        match (&self.network, inputs) {
+            (Network::Ngram { model, .. }, Inputs::Ngram(batch)) => model.probabilities(batch),
+            (Network::Encoder { model, spec, .. }, Inputs::Encoder(ids, mask)) => {
                 model.probabilities(ids, mask, spec.temperatures)
             }
             _ => unreachable!("inputs are prepared for this network"),
@@ -277,18 +284,15 @@ impl Classifier {
     }
 
     /// The windows each text is read in ([`crate::windows`]), after the [`windows::MAX_CHARS`] bound.
-    fn plan<'t>(&self, texts: &[&'t str]) -> Result<Plan<'t>, (usize, Error)> {
+    fn plan<'t>(&self, texts: &[&'t str]) -> Result<Plan<'t>, TextError> {
         let mut plan = Plan::default();
         for (i, text) in texts.iter().enumerate() {
             let (bounded, cut) = windows::bounded(text);
-            let spans = match (&self.network, &self.manifest.architecture) {
-                (Network::Ngram { tokenizer, .. }, Architecture::CharNgram(cfg)) => {
-                    tokenizer.windows(bounded, cfg.max_chars)
-                }
-                (Network::Encoder { tokenizer, .. }, _) => tokenizer.windows(bounded),
-                _ => unreachable!("the network is built from the manifest's architecture"),
+            let spans = match &self.network {
+                Network::Ngram { tokenizer, cfg, .. } => tokenizer.windows(bounded, cfg.max_chars),
+                Network::Encoder { tokenizer, .. } => tokenizer.windows(bounded),
             }
-            .map_err(|e| (i, e))?;
+            .map_err(|e| TextError::new(i, e))?;
             let first = plan.pieces.len();
             for span in &spans {
                 plan.pieces.push(if spans.len() == 1 {
@@ -303,17 +307,14 @@ impl Classifier {
         Ok(plan)
     }
 
-    /// Classifies a batch of texts (natively; in a browser use [`Self::predict_async`]). A text
-    /// longer than the model reads at once is read in overlapping windows, and its result is
-    /// the window with the highest P(high risk) ([`crate::windows`]).
-    pub fn predict(&self, texts: &[&str]) -> Result<Vec<Prediction>, (usize, Error)> {
-        let plan = self.plan(texts)?;
-        let mut pieces = Vec::with_capacity(plan.pieces.len());
-        for (c, chunk) in plan.pieces.chunks(PIECES_PER_CALL).enumerate() {
-            let at = |k: usize| plan.owner[c * PIECES_PER_CALL + k];
-            pieces.extend(self.predict_pieces(chunk).map_err(|(k, e)| (at(k), e))?);
-        }
-        Ok(plan.assemble(pieces))
+    /// Classifies a batch of texts, waiting for the read-back (natively; in a browser, where
+    /// WebGPU cannot wait, use [`Self::predict_async`]). A text longer than the model reads at
+    /// once is read in overlapping windows, and its result is the window with the highest
+    /// P(high risk) ([`crate::windows`]).
+    pub fn predict(&self, texts: &[&str]) -> Result<Vec<Prediction>, TextError> {
+        // One loop for both: on the CPU and on native wgpu the read-back future completes when
+        // polled to the end, which is what burn's own synchronous read does.
+        futures_lite::future::block_on(self.predict_async(texts))
     }
 
     /// Runs every length group and joins both heads' probabilities of all texts into one
@@ -351,38 +352,11 @@ impl Classifier {
         self.finish(texts, used, &out.level, &out.binary)
     }
 
-    /// Classifies texts that each fit the model (windows of a long text).
-    fn predict_pieces(&self, texts: &[&str]) -> Result<Vec<Prediction>, (usize, Error)> {
-        if texts.is_empty() {
-            return Ok(Vec::new());
-        }
-        let prepared = self.prepare(texts)?;
-        let (joined, order) = self.forward(prepared.groups);
-        let values = joined
-            .into_data()
-            .try_into_vec::<f32>()
-            .expect("f32 probabilities");
-        Ok(self.read(texts, &prepared.used, &values, &order))
-    }
-
     /// Why `prediction` (this classifier's, for `text`) came out as it did: for each character
     /// read, P(high risk) minus P(high risk) of the text without that character (without its
     /// span of neighbours, in texts longer than 32 characters).
     pub fn explain(&self, text: &str, prediction: &Prediction) -> Result<Vec<f32>, Error> {
-        let part = explained_part(text, prediction);
-        let (variants, of_char) = occlusions(part, part.chars().count());
-        let texts: Vec<&str> = variants.iter().flatten().map(String::as_str).collect();
-        let mut probs = Vec::with_capacity(texts.len());
-        for chunk in texts.chunks(OCCLUSION_BATCH) {
-            let predictions = self.predict(chunk).map_err(|(_, e)| e)?;
-            probs.extend(predictions.iter().map(|p| p.high_risk_prob));
-        }
-        Ok(attribution(
-            &variants,
-            &of_char,
-            &probs,
-            prediction.high_risk_prob,
-        ))
+        futures_lite::future::block_on(self.explain_async(text, prediction))
     }
 
     /// [`Self::explain`] with asynchronous read-back.
@@ -392,7 +366,7 @@ impl Classifier {
         let texts: Vec<&str> = variants.iter().flatten().map(String::as_str).collect();
         let mut probs = Vec::with_capacity(texts.len());
         for chunk in texts.chunks(OCCLUSION_BATCH) {
-            let predictions = self.predict_async(chunk).await.map_err(|(_, e)| e)?;
+            let predictions = self.predict_async(chunk).await.map_err(|e| e.error)?;
             probs.extend(predictions.iter().map(|p| p.high_risk_prob));
         }
         Ok(attribution(
@@ -404,21 +378,18 @@ impl Classifier {
     }
 
     /// [`Self::predict`] with asynchronous read-back, which WebGPU in a browser requires.
-    pub async fn predict_async(&self, texts: &[&str]) -> Result<Vec<Prediction>, (usize, Error)> {
+    pub async fn predict_async(&self, texts: &[&str]) -> Result<Vec<Prediction>, TextError> {
         let plan = self.plan(texts)?;
         let mut pieces = Vec::with_capacity(plan.pieces.len());
         for (c, chunk) in plan.pieces.chunks(PIECES_PER_CALL).enumerate() {
             let at = |k: usize| plan.owner[c * PIECES_PER_CALL + k];
-            pieces.extend(
-                self.predict_pieces_async(chunk)
-                    .await
-                    .map_err(|(k, e)| (at(k), e))?,
-            );
+            let predicted = self.predict_pieces(chunk).await;
+            pieces.extend(predicted.map_err(|e| TextError::new(at(e.index), e.error))?);
         }
         Ok(plan.assemble(pieces))
     }
 
-    async fn predict_pieces_async(&self, texts: &[&str]) -> Result<Vec<Prediction>, (usize, Error)> {
+    async fn predict_pieces(&self, texts: &[&str]) -> Result<Vec<Prediction>, TextError> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
@@ -427,7 +398,7 @@ impl Classifier {
         let values = joined
             .into_data_async()
             .await
-            .map_err(|e| (0, weights_error("read-back", format!("{e:?}"))))?
+            .map_err(|e| TextError::new(0, weights_error("read-back", format!("{e:?}"))))?
             .try_into_vec::<f32>()
             .expect("f32 probabilities");
         Ok(self.read(texts, &prepared.used, &values, &order))

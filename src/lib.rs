@@ -45,6 +45,8 @@ pub mod finetune;
 #[cfg(all(not(target_family = "wasm"), feature = "model"))]
 pub mod import;
 #[cfg(all(not(target_family = "wasm"), feature = "model"))]
+pub mod kernels;
+#[cfg(all(not(target_family = "wasm"), feature = "model"))]
 pub mod report;
 #[cfg(all(not(target_family = "wasm"), feature = "model"))]
 pub mod screening;
@@ -56,4 +58,4 @@ pub mod train;
 #[cfg(any(feature = "web", not(target_family = "wasm")))]
 pub mod web;
 
-pub use error::Error;
+pub use error::{Error, TextError};

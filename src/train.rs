@@ -328,6 +328,7 @@ pub fn train(
     let network = Network::Ngram {
         tokenizer,
         model: Ensemble { members },
+        cfg: model_cfg.clone(),
     };
     let classifier = Classifier::from_parts(manifest, network, device);
     Ok(Trained {
@@ -536,12 +537,12 @@ fn manifest(model: &NgramModelConfig, cfg: &TrainConfig) -> Manifest {
 pub fn evaluate(
     clf: &Classifier,
     examples: &[Example],
-) -> Result<(Scores, Vec<Prediction>), (usize, crate::Error)> {
+) -> Result<(Scores, Vec<Prediction>), crate::TextError> {
     const CHUNK: usize = 64;
     let mut preds = Vec::with_capacity(examples.len());
     for (c, chunk) in examples.chunks(CHUNK).enumerate() {
         let texts: Vec<&str> = chunk.iter().map(|e| e.text.as_str()).collect();
-        preds.extend(clf.predict(&texts).map_err(|(i, e)| (c * CHUNK + i, e))?);
+        preds.extend(clf.predict(&texts).map_err(|e| e.offset(c * CHUNK))?);
     }
     Ok((score(examples, &preds), preds))
 }

@@ -199,11 +199,12 @@ fn encoder_model_directory_round_trips_through_quantisation() {
         query_prefix: QUERY_PREFIX.into(),
         temperatures: [1.0, 1.0],
     };
-    let manifest = Manifest::new(Architecture::Encoder(spec), serde_json::json!({}));
+    let manifest = Manifest::new(Architecture::Encoder(spec.clone()), serde_json::json!({}));
     let tokenizer = PieceTokenizer::new(imp.encoder.tokenizer.clone(), QUERY_PREFIX, 24);
     let network = Network::Encoder {
         tokenizer: PieceTokenizer::new(imp.encoder.tokenizer.clone(), QUERY_PREFIX, 24),
         model: Box::new(model),
+        spec,
     };
     let f32_model = Classifier::from_parts(manifest, network, &device);
     let dir = tempfile::tempdir().unwrap();
@@ -269,7 +270,10 @@ fn encoder_model_directory_round_trips_through_quantisation() {
     assert!(weights.iter().any(|w| *w != 0.0));
     assert!(matches!(
         quantised.predict(&["  "]),
-        Err((0, sosrisk::Error::EmptyText))
+        Err(sosrisk::TextError {
+            index: 0,
+            error: sosrisk::Error::EmptyText
+        })
     ));
 }
 

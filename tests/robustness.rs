@@ -47,8 +47,8 @@ proptest! {
                 // Same text, same answer.
                 prop_assert_eq!(&clf.predict(&[t.as_str()]).unwrap()[0], p);
             }
-            Err((0, sosrisk::Error::EmptyText)) => prop_assert!(sosrisk::text::is_blank(&t), "{:?} is not blank", t),
-            Err((i, e)) => prop_assert!(false, "text {i}: {e}"),
+            Err(sosrisk::TextError { index: 0, error: sosrisk::Error::EmptyText }) => prop_assert!(sosrisk::text::is_blank(&t), "{:?} is not blank", t),
+            Err(e) => prop_assert!(false, "{e}"),
         }
     }
 

@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use sosrisk::bench::{self, memory};
 use sosrisk::data;
 use sosrisk::finetune::{self, FinetuneConfig};
-use sosrisk::infer::{Architecture, Network};
+use sosrisk::infer::Network;
+use sosrisk::kernels;
 use sosrisk::train::Example;
 
 use super::shared::{Backend, DEFAULT_DATA, read_texts};
@@ -50,6 +51,11 @@ pub struct Args {
     /// With --single: time the training epoch instead of inference.
     #[arg(long, hide = true)]
     pub train_phase: bool,
+    /// On wgpu: count the distinct kernels the page's warm-up compiles, then those a sweep of
+    /// every token length up to the model's, at each of these batch sizes, compiles on top
+    /// (none is the aim: each is a shader compile mid-request). Empty: no count.
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 7, 32])]
+    pub kernel_batches: Vec<usize>,
 }
 
 /// The texts timed: `--file`, or the dataset's test split in file order (the peers read the
@@ -92,13 +98,12 @@ fn measure_inference(args: &Args, model: &Path, backend: Backend) -> Result<Valu
     let loaded = memory();
     let mut throughput = Vec::new();
     for &b in &args.batch {
-        throughput
-            .push(bench::time_batches(&clf, &refs, b).map_err(|(i, e)| anyhow::anyhow!("text {i}: {e}"))?);
+        throughput.push(bench::time_batches(&clf, &refs, b)?);
     }
     // The encoder's matmuls alone at these texts' mean length: how far below its time the
     // rest of the work could at best bring it on this backend.
-    let matmul_floor: Vec<Value> = match (clf.network(), &clf.manifest.architecture) {
-        (Network::Encoder { tokenizer, .. }, Architecture::Encoder(spec)) => {
+    let matmul_floor: Vec<Value> = match clf.network() {
+        Network::Encoder { tokenizer, spec, .. } => {
             let tokens: usize = refs
                 .iter()
                 .map(|t| tokenizer.encode(t).map(|p| p.ids.len()).unwrap_or(0))
@@ -111,6 +116,10 @@ fn measure_inference(args: &Args, model: &Path, backend: Backend) -> Result<Valu
                 .collect()
         }
         _ => Vec::new(),
+    };
+    let kernels = match backend {
+        Backend::Wgpu if !args.kernel_batches.is_empty() => Some(count_kernels(&clf, &args.kernel_batches)?),
+        _ => None,
     };
     let soak = if args.soak > 0 {
         Some(bench::soak(&clf, &refs, args.soak, (args.soak / 10).max(1))?)
@@ -127,7 +136,23 @@ fn measure_inference(args: &Args, model: &Path, backend: Backend) -> Result<Valu
         "matmul_floor": matmul_floor,
         "memory": { "start": start, "after_load": loaded, "end": memory() },
         "soak": soak,
+        "kernels": kernels,
     }))
+}
+
+/// The kernels of the page's warm-up and those a sweep of every token length compiles on top.
+fn count_kernels(
+    clf: &sosrisk::infer::Classifier,
+    batches: &[usize],
+) -> Result<Option<kernels::KernelCount>> {
+    let Network::Encoder { spec, .. } = clf.network() else {
+        return Ok(None);
+    };
+    let max = spec.max_tokens;
+    let lengths: Vec<usize> = (1..=max).collect();
+    let texts = kernels::texts_of_token_lengths(clf, &lengths)?;
+    let count = kernels::variants(clf, || kernels::warm_up(clf), &texts, batches)?;
+    Ok(Some(count))
 }
 
 /// One training epoch of an encoder model, in a process of its own: autodiff's memory would
@@ -135,13 +160,11 @@ fn measure_inference(args: &Args, model: &Path, backend: Backend) -> Result<Valu
 fn measure_training(args: &Args, model: &Path, backend: Backend) -> Result<Value> {
     let dev = backend.device();
     let clf = sosrisk::artifact::load(model, &dev)?;
-    let (
-        Network::Encoder {
-            tokenizer,
-            model: network,
-        },
-        Architecture::Encoder(spec),
-    ) = (clf.network(), &clf.manifest.architecture)
+    let Network::Encoder {
+        tokenizer,
+        model: network,
+        spec,
+    } = clf.network()
     else {
         return Ok(Value::Null);
     };
@@ -254,6 +277,18 @@ fn print_table(runs: &[Value]) {
                 e["rows"],
                 e["steps"],
                 e["seconds"].as_f64().unwrap_or(f64::NAN)
+            );
+        }
+        if let Some(k) = r["kernels"].as_object() {
+            let lengths = k["token_lengths"].as_array().map_or(0, Vec::len);
+            println!(
+                "kernels ({} on {}): {} compiled by the warm-up; a sweep of {lengths} token lengths × batches {} launched {}, of which {} new",
+                r["architecture"].as_str().unwrap_or("?"),
+                r["backend"].as_str().unwrap_or("?"),
+                k["warm_up"],
+                k["batch_sizes"],
+                k["sweep"],
+                k["new_after_warm_up"],
             );
         }
         if let Some(points) = r["soak"].as_array() {

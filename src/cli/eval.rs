@@ -1,11 +1,12 @@
 //! `sosrisk eval`: one model, or the average of several, on a labelled CSV.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde_json::json;
 
 use sosrisk::artifact;
+use sosrisk::bootstrap::Paired;
 use sosrisk::data::{self, Post};
 use sosrisk::infer::Prediction;
 use sosrisk::metrics::Scores;
@@ -125,15 +126,7 @@ fn is_screening_set(path: &std::path::Path) -> Result<bool> {
 
 pub fn run(args: Args) -> Result<()> {
     if !data::has_column(&args.data, "level")? && is_screening_set(&args.data)? {
-        // A screening set without labels: only the rates.
-        let rates = screening(&args, None)?.expect("a file without levels is a screening set");
-        if args.json {
-            let models: Vec<String> = args.models.iter().map(|m| m.display().to_string()).collect();
-            let out =
-                json!({ "models": models, "data": args.data.display().to_string(), "screening": rates });
-            println!("{}", serde_json::to_string_pretty(&out)?);
-        }
-        return write_screening(&args, &rates);
+        return run_screening_only(&args);
     }
     let mut ds = data::read_labelled(&args.data)?;
     if let Some(split) = &args.split {
@@ -143,48 +136,9 @@ pub fn run(args: Args) -> Result<()> {
         [model] => evaluate(&artifact::load(model, &args.backend.device())?, &ds.posts)?,
         models => evaluate_average(models, &ds.posts, args.backend)?,
     };
-    let level_true: Vec<usize> = ds.posts.iter().map(|p| p.level).collect();
-    let level_pred: Vec<usize> = preds.iter().map(|p| p.level).collect();
-    let (bt, bp): (Vec<usize>, Vec<usize>) = ds
-        .posts
-        .iter()
-        .zip(&preds)
-        .filter_map(|(p, q)| p.binary.map(|b| (b, usize::from(q.high_risk))))
-        .unzip();
-    let data_name = match &args.split {
-        Some(s) => format!("{} (split = {s})", args.data.display()),
-        None => args.data.display().to_string(),
-    };
-    let mut report = EvalReport::new(
-        scores,
-        (
-            args.models
-                .iter()
-                .map(|m| m.display().to_string())
-                .collect::<Vec<_>>()
-                .join(" + "),
-            data_name,
-            data::file_sha256(&args.data)?,
-        ),
-        (&level_true, &level_pred),
-        ds.has_binary.then_some((&bt[..], &bp[..])),
-    );
+    let mut report = labelled_report(&args, &ds, scores, &preds)?;
     if let Some(other) = &args.compare {
-        let theirs = evaluate(&artifact::load(other, &args.backend.device())?, &ds.posts)?.1;
-        let level_theirs: Vec<usize> = theirs.iter().map(|p| p.level).collect();
-        let binary_of = |preds: &[Prediction]| -> Vec<Option<(usize, usize)>> {
-            ds.posts
-                .iter()
-                .zip(preds)
-                .map(|(p, q)| p.binary.map(|b| (b, usize::from(q.high_risk))))
-                .collect()
-        };
-        let (ours_b, theirs_b) = (binary_of(&preds), binary_of(&theirs));
-        let paired = sosrisk::bootstrap::paired(
-            &EvalReport::calls_of((&level_true, &level_pred), &ours_b),
-            &EvalReport::calls_of((&level_true, &level_theirs), &theirs_b),
-        );
-        report.compared_with = Some((other.display().to_string(), paired));
+        report.compared_with = Some((other.display().to_string(), compare(&args, other, &ds, &preds)?));
     }
     if !args.json {
         print!("{}", report.table());
@@ -209,6 +163,62 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A screening set without labels: only the rates per group.
+fn run_screening_only(args: &Args) -> Result<()> {
+    let rates = screening(args, None)?.expect("a file without levels is a screening set");
+    if args.json {
+        let models: Vec<String> = args.models.iter().map(|m| m.display().to_string()).collect();
+        let out = json!({ "models": models, "data": args.data.display().to_string(), "screening": rates });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    }
+    write_screening(args, &rates)
+}
+
+/// The (true, predicted) binary call of each post that has a binary label.
+fn binary_calls(ds: &data::Dataset, preds: &[Prediction]) -> Vec<Option<(usize, usize)>> {
+    ds.posts
+        .iter()
+        .zip(preds)
+        .map(|(p, q)| p.binary.map(|b| (b, usize::from(q.high_risk))))
+        .collect()
+}
+
+fn levels(preds: &[Prediction]) -> Vec<usize> {
+    preds.iter().map(|p| p.level).collect()
+}
+
+/// Scores with their bootstrap intervals, named by the models and the data they came from.
+fn labelled_report(
+    args: &Args,
+    ds: &data::Dataset,
+    scores: Scores,
+    preds: &[Prediction],
+) -> Result<EvalReport> {
+    let level_true: Vec<usize> = ds.posts.iter().map(|p| p.level).collect();
+    let (bt, bp): (Vec<usize>, Vec<usize>) = binary_calls(ds, preds).into_iter().flatten().unzip();
+    let data_name = match &args.split {
+        Some(s) => format!("{} (split = {s})", args.data.display()),
+        None => args.data.display().to_string(),
+    };
+    let models: Vec<String> = args.models.iter().map(|m| m.display().to_string()).collect();
+    Ok(EvalReport::new(
+        scores,
+        (models.join(" + "), data_name, data::file_sha256(&args.data)?),
+        (&level_true, &levels(preds)),
+        ds.has_binary.then_some((&bt[..], &bp[..])),
+    ))
+}
+
+/// The paired bootstrap of our predictions against those of the model `other` on the same posts.
+fn compare(args: &Args, other: &Path, ds: &data::Dataset, preds: &[Prediction]) -> Result<Paired> {
+    let theirs = evaluate(&artifact::load(other, &args.backend.device())?, &ds.posts)?.1;
+    let level_true: Vec<usize> = ds.posts.iter().map(|p| p.level).collect();
+    Ok(sosrisk::bootstrap::paired(
+        &EvalReport::calls_of((&level_true, &levels(preds)), &binary_calls(ds, preds)),
+        &EvalReport::calls_of((&level_true, &levels(&theirs)), &binary_calls(ds, &theirs)),
+    ))
 }
 
 /// With --report: `screening.md` and `screening.json` beside the other reports.

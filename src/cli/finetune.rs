@@ -289,7 +289,7 @@ impl Teacher {
 pub fn predict_all(clf: &Classifier, examples: &[Example]) -> Result<Vec<Prediction>> {
     sosrisk::train::evaluate(clf, examples)
         .map(|(_, p)| p)
-        .map_err(|(i, e)| anyhow::anyhow!("text {i} of {}: {e}", examples.len()))
+        .map_err(|e| anyhow::anyhow!("text {} of {}: {}", e.index, examples.len(), e.error))
 }
 
 /// Share of `preds` flagged: high risk, or a level of 4 or more (a suicidal wish).
@@ -408,30 +408,11 @@ pub fn train_one(
     });
     artifact::save(out.model, &finetuned.classifier, training.clone())?;
     let saved = artifact::load(out.model, &device)?;
-    let val = if val_posts.is_empty() {
-        None
-    } else {
-        Some(super::shared::evaluate(&saved, &val_posts)?.0)
-    };
-    let test = test_scores(&saved, ds)?;
-    let watch_flagged = (!pools.watch.is_empty())
-        .then(|| predict_all(&saved, &pools.watch).map(|p| flagged(&p)))
-        .transpose()?;
-    let scores = RunScores {
-        best_epoch: report.best_epoch,
-        validation: val.clone(),
-        test: test.clone(),
-        watch_flagged,
-        temperatures: match &saved.manifest.architecture {
-            sosrisk::infer::Architecture::Encoder(spec) => spec.temperatures,
-            _ => [1.0, 1.0],
-        },
-        threshold: saved.manifest.binary_threshold,
-    };
+    let scores = score_saved(&saved, (&val_posts, ds, &pools.watch), report.best_epoch)?;
     let metrics = json!({
-        "validation": val,
-        "test": test,
-        "watch_flagged": watch_flagged,
+        "validation": scores.validation,
+        "test": scores.test,
+        "watch_flagged": scores.watch_flagged,
         "argmax_threshold_half": { "validation": report.validation, "test": report.test },
         "calibration": report.calibration.as_ref().map(|c| json!({ "level": c[0], "binary": c[1] })).unwrap_or(Value::Null),
         "binary_threshold": report.binary_threshold,
@@ -441,11 +422,39 @@ pub fn train_one(
     let card = artifact::model_card(
         &saved.manifest,
         &training,
-        ("validation fold", val.as_ref().unwrap_or(&empty)),
-        test.as_ref(),
+        ("validation fold", scores.validation.as_ref().unwrap_or(&empty)),
+        scores.test.as_ref(),
     );
     artifact::write_reports(out.model, &metrics, &card)?;
     Ok((saved, scores))
+}
+
+/// The saved (quantised) model's scores: on the validation posts, the test posts and the watch
+/// set of ordinary texts.
+fn score_saved(
+    saved: &Classifier,
+    (val_posts, ds, watch): (&[data::Post], &data::Dataset, &[Example]),
+    best_epoch: usize,
+) -> Result<RunScores> {
+    let validation = if val_posts.is_empty() {
+        None
+    } else {
+        Some(super::shared::evaluate(saved, val_posts)?.0)
+    };
+    let watch_flagged = (!watch.is_empty())
+        .then(|| predict_all(saved, watch).map(|p| flagged(&p)))
+        .transpose()?;
+    Ok(RunScores {
+        best_epoch,
+        validation,
+        test: test_scores(saved, ds)?,
+        watch_flagged,
+        temperatures: match &saved.manifest.architecture {
+            sosrisk::infer::Architecture::Encoder(spec) => spec.temperatures,
+            _ => [1.0, 1.0],
+        },
+        threshold: saved.manifest.binary_threshold,
+    })
 }
 
 pub fn print_scores(what: &str, s: &RunScores) {

@@ -78,7 +78,7 @@ pub fn run(args: Args) -> Result<()> {
         let refs: Vec<&str> = chunk.iter().map(|(_, t)| t.as_str()).collect();
         let preds = clf
             .predict(&refs)
-            .map_err(|(i, e)| anyhow::anyhow!("{}: {e}", chunk[i].0))?;
+            .map_err(|e| anyhow::anyhow!("{}: {}", chunk[e.index].0, e.error))?;
         for (mut pred, (from, text)) in preds.into_iter().zip(chunk) {
             if explain {
                 let weights = clf

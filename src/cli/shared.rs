@@ -122,7 +122,8 @@ pub fn test_posts(ds: &data::Dataset) -> Vec<Post> {
 }
 
 pub fn evaluate(clf: &Classifier, posts: &[Post]) -> Result<(Scores, Vec<Prediction>)> {
-    train::evaluate(clf, &examples(posts)).map_err(|(i, e)| anyhow::anyhow!("post id {}: {e}", posts[i].id))
+    train::evaluate(clf, &examples(posts))
+        .map_err(|e| anyhow::anyhow!("post id {}: {}", posts[e.index].id, e.error))
 }
 
 /// Scores on the rows of the test split, if the data has one.

@@ -678,13 +678,14 @@ pub fn assemble(
         temperatures: calibration.temperatures,
     };
     let mut manifest = Manifest::new(
-        Architecture::Encoder(spec),
+        Architecture::Encoder(spec.clone()),
         serde_json::json!({ "encoder_source": parts.source }),
     );
     manifest.binary_threshold = calibration.threshold;
     let network = Network::Encoder {
         tokenizer: parts.tokenizer,
         model: Box::new(model),
+        spec,
     };
     Classifier::from_parts(manifest, network, device)
 }
