@@ -48,7 +48,10 @@ fn a_risky_sentence_anywhere_in_a_long_text_decides_through_its_window() {
         );
         // Never "low": the model calls it high, or the safety net's phrase raises "review".
         assert_ne!(p.call, Call::Low, "{p:?}");
-        eprintln!("risk at {start}: {:?}, P(high) {:.3}, window {w:?}", p.call, p.high_risk_prob);
+        eprintln!(
+            "risk at {start}: {:?}, P(high) {:.3}, window {w:?}",
+            p.call, p.high_risk_prob
+        );
         assert_eq!((p.chars_used, p.truncated), (text.chars().count(), false));
         // The window's result is its text's, classified alone.
         let part: String = text.chars().skip(w.start).take(w.end - w.start).collect();
