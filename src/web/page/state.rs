@@ -175,9 +175,51 @@ impl PageState {
                 self.lang = self.lang.other();
                 effects.push(Effect::SetLang(self.lang));
             }
-            batch => self.on_batch(batch, &mut effects),
+            Action::FileRead(name, bytes) => {
+                let read = bytes
+                    .map_err(BatchError::Read)
+                    .and_then(|b| Batch::read(&name, b, None).map_err(BatchError::Table));
+                self.set_batch(read, &mut effects);
+            }
+            Action::ChooseSheet(sheet) => {
+                if let Some(batch) = self.batch.take() {
+                    let read = batch.with_sheet(&sheet).map_err(BatchError::Table);
+                    self.set_batch(read, &mut effects);
+                }
+            }
+            Action::ChooseText(column) => {
+                self.with_batch(|b| b.choose_text(column));
+                self.continue_batch(&mut effects);
+            }
+            Action::Export => {
+                if let Some(batch) = &self.batch {
+                    effects.push(Effect::Download {
+                        csv: batch.export(),
+                        name: "sosrisk-results.csv",
+                    });
+                }
+            }
+            Action::ExportPeople => {
+                if let Some(csv) = self.batch.as_ref().and_then(Batch::export_people) {
+                    effects.push(Effect::Download {
+                        csv,
+                        name: "sosrisk-per-person.csv",
+                    });
+                }
+            }
+            Action::Cancel => self.with_batch(Batch::cancel),
+            Action::Sort(key) => self.with_batch(|b| b.sort = key),
+            Action::SortPeople(order) => self.with_batch(|b| b.people_order = order),
+            Action::ChooseAuthor(column) => self.with_batch(|b| b.choose_author(column)),
         }
         effects
+    }
+
+    /// Changes the batch, when there is one.
+    fn with_batch(&mut self, change: impl FnOnce(&mut Batch)) {
+        if let Some(batch) = &mut self.batch {
+            change(batch);
+        }
     }
 
     fn request(&mut self, texts: Vec<String>, explain: bool, effects: &mut Vec<Effect>) -> u32 {
@@ -293,55 +335,6 @@ impl PageState {
         let id = self.request(texts, false, effects);
         if let Some(batch) = &mut self.batch {
             batch.pending = Some((id, start));
-        }
-    }
-
-    fn on_batch(&mut self, action: Action, effects: &mut Vec<Effect>) {
-        match action {
-            Action::FileRead(name, bytes) => {
-                let read = bytes
-                    .map_err(BatchError::Read)
-                    .and_then(|b| Batch::read(&name, b, None).map_err(BatchError::Table));
-                self.set_batch(read, effects);
-            }
-            Action::ChooseSheet(sheet) => {
-                if let Some(batch) = self.batch.take() {
-                    let read = batch.with_sheet(&sheet).map_err(BatchError::Table);
-                    self.set_batch(read, effects);
-                }
-            }
-            Action::Export => {
-                if let Some(batch) = &self.batch {
-                    effects.push(Effect::Download {
-                        csv: batch.export(),
-                        name: "sosrisk-results.csv",
-                    });
-                }
-            }
-            Action::ExportPeople => {
-                if let Some(csv) = self.batch.as_ref().and_then(Batch::export_people) {
-                    effects.push(Effect::Download {
-                        csv,
-                        name: "sosrisk-per-person.csv",
-                    });
-                }
-            }
-            Action::ChooseText(column) => {
-                if let Some(batch) = &mut self.batch {
-                    batch.choose_text(column);
-                }
-                self.continue_batch(effects);
-            }
-            action => {
-                let Some(batch) = &mut self.batch else { return };
-                match action {
-                    Action::Cancel => batch.cancel(),
-                    Action::Sort(key) => batch.sort = key,
-                    Action::SortPeople(order) => batch.people_order = order,
-                    Action::ChooseAuthor(column) => batch.choose_author(column),
-                    _ => unreachable!("every other action is handled in `apply`"),
-                }
-            }
         }
     }
 
