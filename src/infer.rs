@@ -192,7 +192,9 @@ impl Classifier {
                     .map(|idx| {
                         let refs: Vec<&[[u32; NGRAM_ORDERS]]> =
                             idx.iter().map(|&i| encoded[i].features.as_slice()).collect();
-                        let inputs = Inputs::Ngram(cfg.batch(&refs, &self.device));
+                        let lengths: Vec<usize> = idx.iter().map(|&i| lengths[i]).collect();
+                        let shape = self.gpu_shape(&lengths);
+                        let inputs = Inputs::Ngram(cfg.batch_shaped(&refs, shape, &self.device));
                         (idx, inputs)
                     })
                     .collect();
@@ -224,7 +226,8 @@ impl Classifier {
                     .into_iter()
                     .map(|idx| {
                         let rows: Vec<&[u32]> = idx.iter().map(|&i| pieces[i].ids.as_slice()).collect();
-                        let (ids, mask) = bert::batch(&rows, &self.device);
+                        let shape = self.gpu_shape(&rows.iter().map(|r| r.len()).collect::<Vec<_>>());
+                        let (ids, mask) = bert::batch_shaped(&rows, shape, &self.device);
                         (idx, Inputs::Encoder(ids, mask))
                     })
                     .collect();
@@ -247,6 +250,18 @@ impl Classifier {
             (Network::Ngram { .. }, true) => 32,
             _ => 256,
         }
+    }
+
+    /// On a GPU, the shape a group of rows of these lengths is padded to: the batch to a power
+    /// of two, the length to 16 or a multiple of 32 ([`padded_length`]), so that after the
+    /// warm-up no new text length or batch size compiles a kernel (`tests/kernels.rs`). On the
+    /// CPU nothing is padded: every padded cell costs time there and compiles nothing.
+    fn gpu_shape(&self, lengths: &[usize]) -> (usize, usize) {
+        if self.device == Device::flex() {
+            return (lengths.len(), 0);
+        }
+        let longest = lengths.iter().copied().max().unwrap_or(1);
+        (lengths.len().next_power_of_two(), padded_length(longest))
     }
 
     fn run(&self, inputs: Inputs) -> (Tensor<2>, Tensor<2>) {
@@ -318,15 +333,19 @@ impl Classifier {
     }
 
     /// Runs every length group and joins both heads' probabilities of all texts into one
-    /// `[texts, N_LEVELS + 2]` tensor, groups in order: one read-back per request, on the CPU
+    /// `[rows, N_LEVELS + 2]` tensor, groups in order: one read-back per request, on the CPU
     /// and on a GPU alike (a GPU read-back waits for the queue; two per group waited 2× as often).
-    fn forward(&self, groups: Vec<(Vec<usize>, Inputs)>) -> (Tensor<2>, Vec<Vec<usize>>) {
+    /// Each group comes back with its row count: rows that only pad a GPU batch to its shape
+    /// are read back too and skipped in [`Self::read`] (cutting them off on the GPU would be
+    /// one more kernel for every batch size).
+    fn forward(&self, groups: Vec<(Vec<usize>, Inputs)>) -> (Tensor<2>, Vec<(Vec<usize>, usize)>) {
         let mut parts = Vec::with_capacity(groups.len());
         let mut order = Vec::with_capacity(groups.len());
         for (idx, inputs) in groups {
             let (level, binary) = self.run(inputs);
+            let rows = level.dims()[0];
             parts.push(Tensor::cat(vec![level, binary], 1));
-            order.push(idx);
+            order.push((idx, rows));
         }
         (Tensor::cat(parts, 0), order)
     }
@@ -337,17 +356,17 @@ impl Classifier {
         texts: &[&str],
         used: &[(usize, bool)],
         values: &[f32],
-        order: &[Vec<usize>],
+        order: &[(Vec<usize>, usize)],
     ) -> Vec<Prediction> {
         let width = N_LEVELS + 2;
         let mut out = Scattered::new(texts.len());
         let mut row = 0;
-        for idx in order {
+        for (idx, padded) in order {
             let rows = &values[row * width..(row + idx.len()) * width];
             let level: Vec<f32> = rows.chunks(width).flat_map(|r| r[..N_LEVELS].to_vec()).collect();
             let binary: Vec<f32> = rows.chunks(width).flat_map(|r| r[N_LEVELS..].to_vec()).collect();
             out.put(idx, &level, &binary);
-            row += idx.len();
+            row += padded;
         }
         self.finish(texts, used, &out.level, &out.binary)
     }
@@ -476,9 +495,29 @@ impl Scattered {
 /// (wasm memory, once grown, stays grown).
 const PIECES_PER_CALL: usize = 32;
 
+/// The length a GPU batch of rows up to `longest` long is padded to: 16, else the next multiple
+/// of 32 (the encoder's 160 tokens give 16, 32, 64, 96, 128 and 160). Measured on lavapipe, the
+/// kernels compiled then depend on the batch size only ([`crate::web::backend::LADDER`]).
+fn padded_length(longest: usize) -> usize {
+    if longest <= 16 {
+        16
+    } else {
+        longest.div_ceil(32) * 32
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gpu_lengths_are_padded_to_16_or_a_multiple_of_32() {
+        let padded: Vec<usize> = [1, 16, 17, 32, 33, 64, 65, 100, 129, 160, 500]
+            .iter()
+            .map(|&n| padded_length(n))
+            .collect();
+        assert_eq!(padded, [16, 16, 32, 32, 64, 64, 96, 128, 160, 160, 512]);
+    }
 
     #[test]
     fn length_groups_cover_every_text_once_at_the_least_cost() {

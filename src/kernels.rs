@@ -6,7 +6,7 @@
 //! cache is keyed on) launched while a collection is open. The CPU backend (flex) is not cubecl
 //! and launches none.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use burn::cubecl::launched::LaunchedKernels;
 use serde::Serialize;
@@ -18,13 +18,22 @@ use crate::{Error, TextError};
 /// always) a token of its own and every token length can be reached one character at a time.
 const FILL: &str = "今天我们去公园散步看见很多人在跑步小孩子放风筝老人下棋天气晴朗风也不大回家路上买了水果和面包晚上做饭洗碗然后看书睡觉";
 
-/// Texts whose token counts (the model's, `<s>` and `</s>` included) are each of `lengths`,
-/// where one can be made: a token length between two characters' is skipped.
+/// Texts whose token counts (the encoder's, `<s>` and `</s>` included; the n-gram model's are
+/// characters) are each of `lengths`, where one can be made: a token length between two
+/// characters' is skipped.
 pub fn texts_of_token_lengths(clf: &Classifier, lengths: &[usize]) -> Result<Vec<(usize, String)>, Error> {
-    let Network::Encoder { tokenizer, .. } = clf.network() else {
-        return Ok(Vec::new());
-    };
     let wanted: BTreeSet<usize> = lengths.iter().copied().collect();
+    let tokenizer = match clf.network() {
+        Network::Encoder { tokenizer, .. } => tokenizer,
+        Network::Ngram { .. } => {
+            let text = |n| FILL.chars().cycle().take(n).collect();
+            return Ok(wanted
+                .into_iter()
+                .filter(|&n| n > 0)
+                .map(|n| (n, text(n)))
+                .collect());
+        }
+    };
     let Some(&longest) = wanted.last() else {
         return Ok(Vec::new());
     };
@@ -44,16 +53,13 @@ pub fn texts_of_token_lengths(clf: &Classifier, lengths: &[usize]) -> Result<Vec
     Ok(out)
 }
 
-/// What the page's worker runs before it times a GPU: the load's warm-up text, each single
-/// shape, then the batch of 32 ([`crate::web::backend::warm_up_shapes`]).
+/// What the page's worker runs before it uses or times a GPU
+/// ([`crate::web::backend::warm_up_runs`]).
 pub fn warm_up(clf: &Classifier) -> Result<(), TextError> {
-    let (single, batch) = crate::web::backend::warm_up_shapes();
-    clf.predict(&[crate::web::backend::WARM_UP])?;
-    for text in &single {
-        clf.predict(&[text.as_str()])?;
+    for run in crate::web::backend::warm_up_runs() {
+        let run: Vec<&str> = run.iter().map(String::as_str).collect();
+        clf.predict(&run)?;
     }
-    let batch: Vec<&str> = batch.iter().map(String::as_str).collect();
-    clf.predict(&batch)?;
     Ok(())
 }
 
@@ -62,31 +68,34 @@ pub fn warm_up(clf: &Classifier) -> Result<(), TextError> {
 pub struct KernelCount {
     /// Distinct kernels launched by loading and warming up.
     pub warm_up: usize,
-    /// Distinct kernels launched by the sweep.
+    /// Distinct kernels launched by the sweeps.
     pub sweep: usize,
     /// Of those, kernels the warm-up had not launched: compiles a user would wait for.
     pub new_after_warm_up: usize,
-    /// Token lengths and batch sizes the sweep ran.
-    pub token_lengths: Vec<usize>,
-    pub batch_sizes: Vec<usize>,
+    /// Token lengths and batch sizes the sweeps ran.
+    pub token_lengths: BTreeSet<usize>,
+    pub batch_sizes: BTreeSet<usize>,
 }
 
-/// Runs `warm_up`, then every text of `texts` in batches of each of `batches` (a batch of `b`
-/// copies of the text), and counts the distinct kernels each launched.
+/// Texts of known token lengths, each run in batches of each of the sizes (a batch of `b`
+/// copies of the text).
+pub type Sweep<'a> = (&'a [(usize, String)], &'a [usize]);
+
+/// Runs `warm_up`, then every sweep, and counts the distinct kernels each part launched.
 pub fn variants(
     clf: &Classifier,
     warm_up: impl FnOnce() -> Result<(), TextError>,
-    texts: &[(usize, String)],
-    batches: &[usize],
+    sweeps: &[Sweep],
 ) -> Result<KernelCount, TextError> {
     let collecting = LaunchedKernels::new();
     warm_up()?;
     let warm = collecting.finish();
     let collecting = LaunchedKernels::new();
-    for (_, text) in texts {
-        for &b in batches {
-            let batch = vec![text.as_str(); b];
-            clf.predict(&batch)?;
+    for (texts, batches) in sweeps {
+        for (_, text) in *texts {
+            for &b in *batches {
+                clf.predict(&vec![text.as_str(); b])?;
+            }
         }
     }
     let sweep = collecting.finish();
@@ -94,7 +103,36 @@ pub fn variants(
         warm_up: warm.len(),
         sweep: sweep.len(),
         new_after_warm_up: sweep.difference(&warm).count(),
-        token_lengths: texts.iter().map(|(n, _)| *n).collect(),
-        batch_sizes: batches.to_vec(),
+        token_lengths: sweeps
+            .iter()
+            .flat_map(|(t, _)| t.iter().map(|(n, _)| *n))
+            .collect(),
+        batch_sizes: sweeps.iter().flat_map(|(_, b)| b.iter().copied()).collect(),
     })
+}
+
+/// Every distinct kernel launched since it started, counted on request: what the page's debug
+/// line (`?debug=kernels`) reports. Between two counts nothing else runs in the worker.
+pub struct Tally {
+    /// Kernels by the stable hash their compilation is cached under.
+    seen: HashSet<u128>,
+    open: Option<LaunchedKernels>,
+}
+
+impl Tally {
+    pub fn start() -> Self {
+        Self {
+            seen: HashSet::new(),
+            open: Some(LaunchedKernels::new()),
+        }
+    }
+
+    /// Distinct kernels launched so far.
+    pub fn count(&mut self) -> usize {
+        if let Some(open) = self.open.take() {
+            self.seen.extend(open.finish());
+        }
+        self.open = Some(LaunchedKernels::new());
+        self.seen.len()
+    }
 }

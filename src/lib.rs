@@ -44,7 +44,7 @@ pub mod export;
 pub mod finetune;
 #[cfg(all(not(target_family = "wasm"), feature = "model"))]
 pub mod import;
-#[cfg(all(not(target_family = "wasm"), feature = "model"))]
+#[cfg(feature = "model")]
 pub mod kernels;
 #[cfg(all(not(target_family = "wasm"), feature = "model"))]
 pub mod report;

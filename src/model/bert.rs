@@ -204,7 +204,30 @@ pub const PAD_ID: u32 = 1;
 
 /// Pads token-id rows to the longest with `<pad>` and a 0 mask: `(ids, mask)`, `[rows, longest]`.
 pub fn batch(rows: &[&[u32]], device: &Device) -> (Tensor<2, Int>, Tensor<2>) {
-    let len = rows.iter().map(|r| r.len()).max().unwrap_or(1).max(1);
+    batch_shaped(rows, (rows.len(), 0), device)
+}
+
+/// [`batch`] of at least `min_rows` rows of at least `min_len` tokens: extra rows repeat the
+/// first (a row of only padding would divide by zero in the pooling), extra tokens are masked
+/// padding. A GPU then sees a few shapes only, and compiles no kernel for a new one.
+pub fn batch_shaped(
+    rows: &[&[u32]],
+    (min_rows, min_len): (usize, usize),
+    device: &Device,
+) -> (Tensor<2, Int>, Tensor<2>) {
+    let len = rows
+        .iter()
+        .map(|r| r.len())
+        .max()
+        .unwrap_or(1)
+        .max(min_len)
+        .max(1);
+    let rows: Vec<&[u32]> = rows
+        .iter()
+        .copied()
+        .chain(std::iter::repeat(rows[0]))
+        .take(rows.len().max(min_rows))
+        .collect();
     let mut ids = vec![i64::from(PAD_ID); rows.len() * len];
     let mut mask = vec![0f32; rows.len() * len];
     for (i, row) in rows.iter().enumerate() {

@@ -72,12 +72,31 @@ impl NgramModelConfig {
     /// Pads the texts' per-position feature ids into one batch (id 0, `[PAD]`, has weight 0
     /// and is masked out of the attention).
     pub fn batch(&self, texts: &[&[[u32; NGRAM_ORDERS]]], device: &Device) -> Batch {
+        self.batch_shaped(texts, (texts.len(), 0), device)
+    }
+
+    /// [`Self::batch`] of at least `min_rows` rows of at least `min_len` positions: extra rows
+    /// repeat the first (a row of only padding would divide by zero in the pooling), extra
+    /// positions are masked padding. A GPU then sees a few shapes only.
+    pub fn batch_shaped(
+        &self,
+        texts: &[&[[u32; NGRAM_ORDERS]]],
+        (min_rows, min_len): (usize, usize),
+        device: &Device,
+    ) -> Batch {
         let len = texts
             .iter()
             .map(|t| t.len().min(self.max_chars))
             .max()
             .unwrap_or(0)
+            .max(min_len)
             .max(1);
+        let texts: Vec<&[[u32; NGRAM_ORDERS]]> = texts
+            .iter()
+            .copied()
+            .chain(std::iter::repeat(texts.first().copied().unwrap_or_default()))
+            .take(texts.len().max(min_rows))
+            .collect();
         let mut ids = vec![0i64; texts.len() * len * NGRAM_ORDERS];
         let mut mask = vec![0f32; texts.len() * len];
         for (row, text) in texts.iter().enumerate() {

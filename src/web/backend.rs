@@ -30,6 +30,24 @@ pub fn warm_up_shapes() -> (Vec<String>, Vec<String>) {
     (single, batch)
 }
 
+/// Batch sizes a GPU is warmed up at besides 1 and 32: with token lengths padded to a few
+/// buckets and batches to a power of two ([`crate::infer`]), the kernels a GPU compiles depend
+/// on the batch size, not on the length (measured on lavapipe: after one short text at each
+/// of these, no length up to 160 at any of them compiled a new kernel; `tests/kernels.rs`).
+pub const LADDER: [usize; 5] = [2, 4, 8, 16, 32];
+
+/// Every request a GPU is warmed up with, in order: the load's text, each single shape, the
+/// shortest at each batch size of [`LADDER`], and the mixed batch of 32. After these, no text
+/// of up to 160 tokens at any batch size up to 32 compiles a new kernel.
+pub fn warm_up_runs() -> Vec<Vec<String>> {
+    let (single, batch) = warm_up_shapes();
+    let mut runs = vec![vec![WARM_UP.to_string()]];
+    runs.extend(single.iter().map(|t| vec![t.clone()]));
+    runs.extend(LADDER.iter().map(|&b| vec![single[0].clone(); b]));
+    runs.push(batch);
+    runs
+}
+
 /// Names of software rasterisers in an adapter's vendor, architecture, device or description.
 const SOFTWARE: &[&str] = &[
     "swiftshader",

@@ -17,6 +17,9 @@ pub enum Request {
         backend: BackendChoice,
         #[serde(default)]
         measure_software: bool,
+        /// `?debug=kernels`: count the GPU kernels launched ([`Reply::Kernels`]).
+        #[serde(default)]
+        count_kernels: bool,
     },
     /// Classify `texts`; the reply carries the same `id`.
     Classify {
@@ -49,6 +52,11 @@ pub enum Reply {
         why: Why,
     },
     LoadFailed(LoadError),
+    /// Distinct GPU kernels launched since the load began (each one a shader compiled), sent
+    /// after `Ready` and after each result when the load asked for a count.
+    Kernels {
+        count: usize,
+    },
     /// One outcome per text, in order: a prediction, or why that text has none.
     Results {
         id: u32,
@@ -116,6 +124,17 @@ pub struct ModelInfo {
     /// The URLs the model was loaded from, for the service worker to store (offline use).
     #[serde(default)]
     pub files: Vec<String>,
+    /// Kernel counts, when asked for (`?debug=kernels`).
+    #[serde(default)]
+    pub kernels: Option<KernelCounts>,
+}
+
+/// Distinct GPU kernels launched: by the time the model was ready, and by now. Equal once warmed
+/// up: a request that compiles a shader makes the user wait for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KernelCounts {
+    pub at_ready: usize,
+    pub now: usize,
 }
 
 /// Which backend the page asks for (`?backend=auto|cpu|webgpu`; auto by default).

@@ -13,6 +13,7 @@ use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, ReadableStreamDefaultReader, Response};
 
 use crate::infer::{CONFIG_FILE, Classifier, Manifest, TOKENIZER_FILE};
+use crate::kernels::Tally;
 use crate::text::is_blank;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -215,6 +216,17 @@ fn info(classifier: &Classifier, backend: &str, why: Why, files: &Files, started
         binary_threshold: classifier.manifest.binary_threshold,
         load_ms: now() - started,
         files: files.urls.clone(),
+        kernels: None,
+    }
+}
+
+/// Runs a GPU classifier on every shape the page can send it (its shaders compile on first use),
+/// untimed, so that no request of the user's compiles one.
+async fn warm_up(gpu: &Classifier) {
+    for run in backend::warm_up_runs() {
+        let run: Vec<&str> = run.iter().map(String::as_str).collect();
+        let _ = gpu.predict_async(&run).await;
+        sleep(0).await;
     }
 }
 
@@ -263,14 +275,10 @@ async fn measure_webgpu(
         Ok(c) => Rc::new(c),
         Err(e) => return stay(Why::Failed { detail: e.detail }),
     };
+    warm_up(&gpu).await;
     let (single, batch) = backend::warm_up_shapes();
     let single: Vec<&str> = single.iter().map(String::as_str).collect();
     let batch: Vec<&str> = batch.iter().map(String::as_str).collect();
-    // Warm-up: every shape once (shader compilation), not timed.
-    for t in &single {
-        let _ = gpu.predict_async(&[t]).await;
-    }
-    let _ = gpu.predict_async(&batch).await;
     let gpu_ms = [time(&gpu, &single[1..2], 3).await, time(&gpu, &batch, 3).await];
     let cpu_ms = [time(&cpu, &single[1..2], 3).await, time(&cpu, &batch, 1).await];
     let (on_cpu, on_gpu) = (cpu.predict_async(&single).await, gpu.predict_async(&single).await);
@@ -308,6 +316,7 @@ async fn load(
             && let Ok(device) = webgpu_device().await
         {
             let classifier = build(&files, &device).await?;
+            warm_up(&classifier).await;
             let info = info(&classifier, "WebGPU", Why::Asked, &files, started);
             *active.borrow_mut() = Some(Rc::new(classifier));
             return Ok(info);
@@ -364,6 +373,13 @@ async fn classify(classifier: &Classifier, texts: &[String], explain: bool) -> V
         .collect()
 }
 
+/// Tells the page how many kernels have been launched, when it asked ([`Tally`]).
+fn report_kernels(tally: &mut Option<Tally>) {
+    if let Some(t) = tally {
+        post(&Reply::Kernels { count: t.count() });
+    }
+}
+
 /// The worker's entry point: answers the page's [`Request`]s in order.
 pub fn start() {
     // A panic would otherwise end the worker silently (inside a promise, no `error` event).
@@ -393,16 +409,23 @@ pub fn start() {
         // The classifier in use: the CPU's first, WebGPU's once measured faster (shared with
         // the background measurement, which may switch it between two requests).
         let active: Rc<RefCell<Option<Rc<Classifier>>>> = Rc::default();
+        // Counting kernels, when the load asked for it (`?debug=kernels`).
+        let mut tally: Option<Tally> = None;
         while let Some(request) = rx.next().await {
             match request {
                 Request::Load {
                     base,
                     backend,
                     measure_software,
-                } => match load(&base, (backend, measure_software), active.clone()).await {
-                    Ok(info) => post(&Reply::Ready(info)),
-                    Err(error) => post(&Reply::LoadFailed(error)),
-                },
+                    count_kernels,
+                } => {
+                    tally = count_kernels.then(Tally::start);
+                    match load(&base, (backend, measure_software), active.clone()).await {
+                        Ok(info) => post(&Reply::Ready(info)),
+                        Err(error) => post(&Reply::LoadFailed(error)),
+                    }
+                    report_kernels(&mut tally);
+                }
                 Request::Classify { id, texts, explain } => {
                     let started = now();
                     let classifier = active.borrow().clone();
@@ -418,6 +441,7 @@ pub fn start() {
                         outcomes,
                         ms: now() - started,
                     });
+                    report_kernels(&mut tally);
                 }
             }
         }

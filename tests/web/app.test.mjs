@@ -45,7 +45,8 @@ for (const gpu of [true, false]) {
       const started = Date.now();
       // The WebGPU run asks for it: on SwiftShader the automatic choice stays on the CPU
       // (backend.test.mjs), and this checks WebGPU's numbers against the CLI's.
-      await page.goto(`${server.base}?model=${MODEL}${gpu ? "&backend=webgpu" : ""}`);
+      // It counts the shaders compiled, too (`debug=kernels`): once ready, none more.
+      await page.goto(`${server.base}?model=${MODEL}${gpu ? "&backend=webgpu&debug=kernels" : ""}`);
       assert.equal(await ready(page), backend, "backend in use");
       const loadMs = Date.now() - started;
       await page.screenshot({ path: join(artifacts, `${backend}-loaded.png`) });
@@ -64,6 +65,15 @@ for (const gpu of [true, false]) {
         assertClose(got, expected[i], `text ${i} on ${backend}`);
         assert.equal(got.attribution.length, got.chars_used, "one attribution weight per character read");
         if (i === 1) await page.screenshot({ path: join(artifacts, `${backend}-result.png`), fullPage: true });
+      }
+      if (gpu) {
+        // Texts of five lengths, their attributions (batches of up to 32 variants): the
+        // warm-up compiled every kernel they need. (The count follows each result.)
+        await page.waitForTimeout(500);
+        const k = await page.locator("#model-status").evaluate((el) => ({ ready: el.dataset.kernelsAtReady, now: el.dataset.kernelsNow }));
+        console.log(`WebGPU kernels: ${k.ready} at ready, ${k.now} after the texts`);
+        assert.ok(Number(k.ready) > 0, "kernels are counted");
+        assert.equal(k.now, k.ready, "no kernel compiled after the warm-up");
       }
       // The HTML in the last text is shown as text, never run.
       assert.equal(await page.evaluate(() => window.__injected), undefined);

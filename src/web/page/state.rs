@@ -8,7 +8,7 @@ use crate::table::export::PersonOrder;
 use crate::text::is_blank;
 use crate::web::batch::{Batch, SortKey};
 use crate::web::i18n::Lang;
-use crate::web::protocol::{LoadError, LoadFault, ModelInfo, Outcome, Reply, Request};
+use crate::web::protocol::{KernelCounts, LoadError, LoadFault, ModelInfo, Outcome, Reply, Request};
 
 /// The text box's `maxlength`, in UTF-16 units (about 1 MB of Chinese text; a long text is read
 /// in windows, up to the model's bound).
@@ -269,6 +269,12 @@ impl PageState {
                 }
             }
             Reply::LoadFailed(error) => self.model = ModelState::Failed(error),
+            Reply::Kernels { count } => {
+                if let ModelState::Ready(info) = &mut self.model {
+                    let at_ready = info.kernels.map_or(count, |k| k.at_ready);
+                    info.kernels = Some(KernelCounts { at_ready, now: count });
+                }
+            }
             Reply::Crashed { error } => self.on_crash(error, effects),
             Reply::Results { id, outcomes, ms } => self.on_results(id, outcomes, ms, effects),
         }
@@ -370,7 +376,26 @@ mod tests {
             load_ms: 1.0,
             why: Why::Asked,
             files: vec!["models/e5/config.json".into()],
+            kernels: None,
         }
+    }
+
+    #[test]
+    fn kernel_counts_keep_the_count_at_ready() {
+        let mut page = ready();
+        for count in [120, 120, 123] {
+            page.apply(Action::Reply(Reply::Kernels { count }));
+        }
+        let ModelState::Ready(info) = &page.model else {
+            panic!()
+        };
+        assert_eq!(
+            info.kernels,
+            Some(KernelCounts {
+                at_ready: 120,
+                now: 123
+            })
+        );
     }
 
     fn ready() -> PageState {

@@ -36,6 +36,7 @@ pub fn load_request() -> Request {
         base: model_base(),
         backend: BackendChoice::from_query(query("backend").as_deref()),
         measure_software: query("webgpu").as_deref() == Some("measure"),
+        count_kernels: query("debug").as_deref() == Some("kernels"),
     }
 }
 

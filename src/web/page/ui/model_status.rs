@@ -38,8 +38,15 @@ pub fn model_status(props: &Props) -> Html {
         ModelState::Ready(info) => html! {
             <div class="status" id="model-status" data-state="ready" data-backend={info.backend.clone()}
                 data-why={why_kind(&info.why)}
-                data-offline={match props.offline { Some(true) => "ready", Some(false) => "failed", None => "" }}>
+                data-offline={match props.offline { Some(true) => "ready", Some(false) => "failed", None => "" }}
+                data-kernels-at-ready={info.kernels.map(|k| k.at_ready.to_string())}
+                data-kernels-now={info.kernels.map(|k| k.now.to_string())}>
                 { format!("{}: {} — {} · {} ({:.1} s)", w.backend, info.backend, w.why(&info.why), info.architecture, info.load_ms / 1000.0) }
+                if let Some(k) = info.kernels {
+                    // A debug line (`?debug=kernels`): GPU shaders compiled by the time the model
+                    // was ready, and by now.
+                    { format!(" · kernels {} → {}", k.at_ready, k.now) }
+                }
                 if props.offline == Some(true) {
                     { format!(" · {}", w.offline_ready) }
                 }
