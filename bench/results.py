@@ -108,6 +108,22 @@ def native_section(md: list[str]) -> None:
            "feed-forward) at the texts' mean length, unpadded, each product timed with a small sum read back",
            "after it: no fusion of the other work brings sosrisk below it on that backend. Where the whole",
            "forward pass is within a few ms of it (batch 1 on flex), what is left is the matmuls themselves.", ""]
+    first = [[r["architecture"], r["backend"], c["shape"], f(c["first_ms"], 0), f(c["warm_ms"], 0)]
+             for r in native["runs"] for c in r.get("first_calls") or []]
+    if first:
+        md += ["### First call against warm, per shape class", ""]
+        md += table(["model", "backend", "shape", "first call (ms)", "warm (ms, median of 3)"], first)
+        md += ["", "On a freshly loaded classifier, the page's shape classes in order: on wgpu the first call",
+               "of each compiles its kernels (a user's wait when no warm-up ran before).", ""]
+    kernels = [[r["architecture"], r["backend"], k["warm_up"], len(k["token_lengths"]),
+                ", ".join(str(b) for b in k["batch_sizes"]), k["sweep"], k["new_after_warm_up"]]
+               for r in native["runs"] if (k := r.get("kernels"))]
+    if kernels:
+        md += ["### wgpu kernels: the page's warm-up, then every token length", ""]
+        md += table(["model", "backend", "kernels at warm-up", "token lengths", "batch sizes",
+                     "kernels the sweep launched", "of which new"], kernels)
+        md += ["", "After the warm-up (`web::backend::warm_up_runs`) a new kernel would be a shader compiled",
+               "while a user waits; inputs padded to a few shapes keep it at 0 (`tests/kernels.rs`).", ""]
     groups = []
     for r in native["runs"]:
         groups.append((f"{r['architecture']} · {r['backend']}",

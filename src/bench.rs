@@ -136,6 +136,47 @@ pub fn time_batches(clf: &Classifier, texts: &[&str], batch: usize) -> Result<Th
     })
 }
 
+/// One shape class of the page's (a post of one length, or a batch), timed on a classifier
+/// that has run nothing yet: the first call pays for compiling its kernels (wgpu) and growing
+/// buffers, the later ones do not.
+#[derive(Debug, Clone, Serialize)]
+pub struct FirstCall {
+    pub shape: String,
+    pub texts: usize,
+    pub first_ms: f64,
+    /// Median of three calls after the first.
+    pub warm_ms: f64,
+}
+
+/// [`FirstCall`] for each of the page's warm-up shapes in turn (short, medium and long post,
+/// then the mixed batch of 32): each class's first call comes after the classes before it, as
+/// in a page that meets them in this order.
+pub fn first_calls(clf: &Classifier) -> Result<Vec<FirstCall>, TextError> {
+    let (single, batch) = crate::web::backend::warm_up_shapes();
+    let names = ["1 short post", "1 medium post", "1 long post", "32 mixed posts"];
+    let classes = single
+        .iter()
+        .map(|t| vec![t.as_str()])
+        .chain([batch.iter().map(String::as_str).collect()]);
+    let mut out = Vec::new();
+    for (name, texts) in names.iter().zip(classes) {
+        let timed = || -> Result<f64, TextError> {
+            let t0 = Instant::now();
+            clf.predict(&texts)?;
+            Ok(t0.elapsed().as_secs_f64() * 1e3)
+        };
+        let first_ms = timed()?;
+        let warm = (0..3).map(|_| timed()).collect::<Result<Vec<_>, _>>()?;
+        out.push(FirstCall {
+            shape: (*name).into(),
+            texts: texts.len(),
+            first_ms,
+            warm_ms: median(&warm),
+        });
+    }
+    Ok(out)
+}
+
 /// Memory after every `every` classifications in a long run of single-text calls.
 #[derive(Debug, Clone, Serialize)]
 pub struct SoakPoint {

@@ -96,6 +96,8 @@ fn measure_inference(args: &Args, model: &Path, backend: Backend) -> Result<Valu
     let start = memory();
     let (clf, load) = bench::time_load(model, &backend.device(), 3)?;
     let loaded = memory();
+    // Before anything else runs on this classifier: first calls compile.
+    let first_calls = bench::first_calls(&clf)?;
     let mut throughput = Vec::new();
     for &b in &args.batch {
         throughput.push(bench::time_batches(&clf, &refs, b)?);
@@ -133,6 +135,7 @@ fn measure_inference(args: &Args, model: &Path, backend: Backend) -> Result<Valu
         "texts": texts.len(),
         "load": load,
         "throughput": throughput,
+        "first_calls": first_calls,
         "matmul_floor": matmul_floor,
         "memory": { "start": start, "after_load": loaded, "end": memory() },
         "soak": soak,
@@ -151,7 +154,7 @@ fn count_kernels(
     let max = spec.max_tokens;
     let lengths: Vec<usize> = (1..=max).collect();
     let texts = kernels::texts_of_token_lengths(clf, &lengths)?;
-    let count = kernels::variants(clf, || kernels::warm_up(clf), &texts, batches)?;
+    let count = kernels::variants(clf, || kernels::warm_up(clf), &[(&texts, batches)])?;
     Ok(Some(count))
 }
 
@@ -289,6 +292,25 @@ fn print_table(runs: &[Value]) {
                 k["batch_sizes"],
                 k["sweep"],
                 k["new_after_warm_up"],
+            );
+        }
+        if let Some(calls) = r["first_calls"].as_array() {
+            let each: Vec<String> = calls
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} {:.0} → {:.0} ms",
+                        c["shape"].as_str().unwrap_or("?"),
+                        c["first_ms"].as_f64().unwrap_or(f64::NAN),
+                        c["warm_ms"].as_f64().unwrap_or(f64::NAN)
+                    )
+                })
+                .collect();
+            println!(
+                "first call → warm ({} on {}): {}",
+                r["architecture"].as_str().unwrap_or("?"),
+                r["backend"].as_str().unwrap_or("?"),
+                each.join("; ")
             );
         }
         if let Some(points) = r["soak"].as_array() {
