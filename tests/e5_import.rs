@@ -330,8 +330,27 @@ fn finetuning_runs_on_flex_and_on_wgpu() {
             watch: &examples[12..],
         };
         let encoder = imp.dir.path().join("e5");
-        let run = sosrisk::finetune::finetune(&encoder, splits, &cfg, &device, None, false)
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let kept = tempfile::tempdir().unwrap();
+        let checkpoints = sosrisk::finetune::Checkpoints {
+            dir: kept.path(),
+            resume: false,
+        };
+        let run =
+            sosrisk::finetune::finetune(&encoder, splits.clone(), &cfg, &device, Some(checkpoints), false)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        if name == "flex" {
+            // A soup of the model with itself is the model, calibrated the same on the same fold.
+            let best = kept.path().join("best.bpk");
+            let souped =
+                sosrisk::finetune::soup_of(&encoder, splits, &cfg, &[best.clone(), best], &device).unwrap();
+            assert_eq!(souped.report.binary_threshold, run.report.binary_threshold);
+            let (a, b) = (
+                run.classifier.predict(&texts).unwrap(),
+                souped.classifier.predict(&texts).unwrap(),
+            );
+            let diff = sosrisk::web::backend::largest_difference(&a, &b);
+            assert!(diff < 1e-6, "soup of one model: largest difference {diff}");
+        }
         let epoch = &run.report.epochs[0];
         let loss = epoch.train_loss;
         assert!(loss.is_finite() && loss > 0.0, "{name}: loss {loss}");

@@ -192,6 +192,7 @@ fn run_fold(args: &Args, encoder: &Path, ds: &data::Dataset, fold: usize) -> Res
             model: &model_dir,
             checkpoint: &checkpoint,
             resume: true,
+            soup_of: &[],
         },
     )?;
     let (_, val_posts) = ds.fold_split(fold);

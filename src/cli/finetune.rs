@@ -96,6 +96,10 @@ pub struct Args {
     /// Continue from the checkpoint, if there is one.
     #[arg(long)]
     pub resume: bool,
+    /// Train nothing: average these checkpoints (`best.bpk` of runs fine-tuned from --encoder)
+    /// into one model, calibrated and scored on --val-fold like a trained one.
+    #[arg(long, conflicts_with_all = ["final_from", "resume"])]
+    pub soup_of: Vec<PathBuf>,
 }
 
 /// The settings of a run from the command line (encoder defaults where a flag is absent).
@@ -302,6 +306,8 @@ pub struct Output<'a> {
     pub model: &'a Path,
     pub checkpoint: &'a Path,
     pub resume: bool,
+    /// Checkpoints to average instead of training ([`sosrisk::finetune::soup_of`]).
+    pub soup_of: &'a [PathBuf],
 }
 
 /// What one run measured on its saved (quantised) model.
@@ -375,24 +381,23 @@ pub fn train_one(
     let train = common.input.training_examples(&train_posts, val_fold)?;
     let pools = Pools::read(recipe, common, val_fold)?;
     let (train_soft, pool_soft) = teacher_targets(recipe, (&train, &pools), val_fold, &device)?;
-    let finetuned = sosrisk::finetune::finetune(
-        encoder,
-        Splits {
-            train: &train,
-            train_soft: train_soft.as_deref(),
-            val: &examples(&val_posts),
-            test: &examples(&test),
-            pools: pools.in_order(recipe, &pool_soft),
-            watch: &pools.watch,
-        },
-        &cfg,
-        &device,
-        Some(Checkpoints {
+    let splits = Splits {
+        train: &train,
+        train_soft: train_soft.as_deref(),
+        val: &examples(&val_posts),
+        test: &examples(&test),
+        pools: pools.in_order(recipe, &pool_soft),
+        watch: &pools.watch,
+    };
+    let finetuned = if out.soup_of.is_empty() {
+        let checkpoints = Checkpoints {
             dir: out.checkpoint,
             resume: out.resume,
-        }),
-        !common.quiet,
-    )?;
+        };
+        sosrisk::finetune::finetune(encoder, splits, &cfg, &device, Some(checkpoints), !common.quiet)?
+    } else {
+        sosrisk::finetune::soup_of(encoder, splits, &cfg, out.soup_of, &device)?
+    };
     let report = &finetuned.report;
     let training = json!({
         "settings": cfg,
@@ -401,6 +406,7 @@ pub fn train_one(
         "everyday": (recipe.everyday_per_batch + recipe.everyday_hard_per_batch > 0)
             .then(|| recipe.everyday.display().to_string()),
         "teacher": recipe.teacher.as_ref().map(|t| t.display().to_string()),
+        "soup_of": out.soup_of.iter().map(|m| m.display().to_string()).collect::<Vec<_>>(),
         "encoder": finetuned.classifier.manifest.training["encoder_source"],
         "best_epoch": report.best_epoch,
         "quantisation": sosrisk::quant::DEFAULT_POLICY,
@@ -500,6 +506,7 @@ pub fn run(args: Args) -> Result<()> {
         model: &args.out,
         checkpoint: &checkpoint,
         resume: args.resume,
+        soup_of: &args.soup_of,
     };
     let (_, scores) = train_one(&args.encoder, &common, &args.recipe, (&ds, val_fold, fixed), out)?;
     println!("best epoch {}", scores.best_epoch);

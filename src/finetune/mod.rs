@@ -283,7 +283,7 @@ fn flagged_share((level, binary): &(Vec<f32>, Vec<f32>)) -> f64 {
 /// Training rows, the validation fold (selection, calibration, threshold), and the test rows
 /// (scored only); optionally extra pools that join every batch, a teacher's targets, and a watch
 /// set of texts that are all low risk (its flagged share is logged every epoch).
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Splits<'a> {
     pub train: &'a [Example],
     /// A teacher's softened probabilities for each training row (with [`FinetuneConfig::distill`]).
@@ -649,6 +649,42 @@ pub fn finetune(
         max_tokens: cfg.max_tokens,
     };
     pack(model, &rows, cfg, parts, (best_epoch, epochs), device)
+}
+
+/// Instead of training: the uniform weight soup of `members` (checkpoints of models fine-tuned
+/// from this encoder, [`soup::soup`]), calibrated and thresholded on `splits.val` as a trained
+/// model is. Members validated on the same fold never saw it, so the soup is fairly validated
+/// there too (the recipe soups of Wortsman et al.: one start, different settings).
+pub fn soup_of(
+    encoder_dir: &Path,
+    splits: Splits,
+    cfg: &FinetuneConfig,
+    members: &[PathBuf],
+    device: &Device,
+) -> Result<Finetuned, FinetuneError> {
+    let ImportedEncoder {
+        config: bert,
+        tokenizer,
+        source,
+        ..
+    } = ImportedEncoder::read(encoder_dir)?;
+    let tokenizer = PieceTokenizer::new(tokenizer, QUERY_PREFIX, cfg.max_tokens);
+    let rows = Rows::new(&tokenizer, &splits)?;
+    let template = BertClassifier::new(bert.init(device), bert.hidden, 0.0, device);
+    let models = members
+        .iter()
+        .map(|m| load_checkpoint(m, template.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
+    if models.is_empty() {
+        return Err(FinetuneError::Setup("a soup needs at least one member".into()));
+    }
+    let parts = EncoderParts {
+        bert,
+        source,
+        tokenizer,
+        max_tokens: cfg.max_tokens,
+    };
+    pack(soup::soup(&models), &rows, cfg, parts, (0, Vec::new()), device)
 }
 
 /// A model saved by a run's checkpoint (`best.bpk`, `last.bpk`), read into `template`'s structure.
