@@ -32,6 +32,12 @@ fi
 # SOSRISK_WEB_ARGS: e.g. --skip-gpu (WebGPU here is a software renderer and takes minutes).
 (cd bench/web && npm ci --no-audit --no-fund && node run.mjs ${SOSRISK_WEB_ARGS:-})
 
+echo "== first visit: CPU only, WebGPU auto, WebGPU forced (tests/web/backend.test.mjs)" >&2
+for m in char-ngram e5; do
+  (cd tests/web && SOSRISK_WEB_MODEL=$m node --test --test-name-pattern="first visit" backend.test.mjs >&2)
+  cp tests/web/artifacts/backend.json "bench/out/first-visit-$m.json"
+done
+
 echo "== accuracy on the test split" >&2
 "$PY" - "$BIN" "$DATA" <<'EOF'
 import json, subprocess, sys

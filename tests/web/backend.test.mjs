@@ -1,7 +1,8 @@
 // The first visit on a browser whose only WebGPU adapter is a software one (SwiftShader, as in
 // headless Chromium here): the page is ready on the CPU at once, says why it stays there, and
 // never switches; asked to measure the software adapter anyway (`?webgpu=measure`), it answers
-// on the CPU while WebGPU warms up and still ends on the CPU. Times go to
+// on the CPU while WebGPU warms up and still ends on the CPU; forced WebGPU is ready after its
+// warm-up and compiles nothing more. Times go to
 // tests/web/artifacts/backend.json (reported, not asserted: SwiftShader says nothing about a
 // user's GPU).
 import { test } from "node:test";
@@ -61,7 +62,21 @@ test("first visit with a software WebGPU adapter: CPU first, the reason said, no
       await v.context.close();
     });
 
-    await t.test("measuring a software adapter on request: answers on the CPU meanwhile, stays on the CPU", async () => {
+    // Forced WebGPU: ready only after every shape has compiled, then no request compiles one.
+    // The encoder on SwiftShader takes many minutes: only the light model here.
+    await t.test("forced WebGPU: ready after the full warm-up, nothing compiled after it", { skip: MODEL === "e5" && "e5 on a software renderer" }, async () => {
+      const v = await firstVisit(withGpu, `${server.base}?model=${MODEL}&backend=webgpu&debug=kernels`);
+      assert.equal(v.backend, "WebGPU");
+      assertClose(v.got, expected, "forced WebGPU");
+      await v.page.waitForTimeout(500);
+      const k = await v.page.$eval("#model-status", (s) => ({ ready: Number(s.dataset.kernelsAtReady), now: Number(s.dataset.kernelsNow) }));
+      assert.ok(k.ready > 0);
+      assert.equal(k.now, k.ready, "no kernel compiled by the first request");
+      figures.forced = { ready_ms: v.readyMs, first_result_ms: v.firstResultMs, kernels_at_ready: k.ready, kernels_after_first: k.now };
+      await v.context.close();
+    });
+
+    await t.test("measuring a software adapter on request: answers on the CPU meanwhile, stays on the CPU", { skip: MODEL === "e5" && "e5 on a software renderer" }, async () => {
       const v = await firstVisit(withGpu, `${server.base}?model=${MODEL}&webgpu=measure`);
       assert.equal(v.backend, "CPU");
       const answeredWhile = await why(v.page);
