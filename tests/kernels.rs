@@ -16,6 +16,15 @@ use sosrisk::tokenize::PieceTokenizer;
 /// others' launches.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// This test's turn on the GPU, or `None` (said) without a Vulkan driver.
+fn gpu_turn() -> Option<std::sync::MutexGuard<'static, ()>> {
+    if !common::vulkan_driver() {
+        eprintln!("skipped: no Vulkan driver (apt-get install mesa-vulkan-drivers)");
+        return None;
+    }
+    Some(ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
 fn one_layer_e5(device: &Device) -> Classifier {
     let dir = common::crate_dir().join("models/e5");
     let mut manifest = Manifest::parse(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
@@ -41,11 +50,7 @@ fn one_layer_e5(device: &Device) -> Classifier {
 
 #[test]
 fn after_the_warm_up_no_length_or_batch_size_compiles_a_kernel() {
-    if !common::vulkan_driver() {
-        eprintln!("skipped: no Vulkan driver (apt-get install mesa-vulkan-drivers)");
-        return;
-    }
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_turn) = gpu_turn() else { return };
     let device = Device::wgpu(Default::default());
     let clf = one_layer_e5(&device);
 
@@ -85,11 +90,7 @@ fn after_the_warm_up_no_length_or_batch_size_compiles_a_kernel() {
 /// the same warm-up leaves nothing to compile for any length up to its 512 characters.
 #[test]
 fn char_ngram_after_the_warm_up_compiles_nothing_new() {
-    if !common::vulkan_driver() {
-        eprintln!("skipped: no Vulkan driver (apt-get install mesa-vulkan-drivers)");
-        return;
-    }
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_turn) = gpu_turn() else { return };
     let device = Device::wgpu(Default::default());
     let clf = sosrisk::artifact::load(&common::crate_dir().join("models/char-ngram"), &device).unwrap();
     let lengths: Vec<usize> = (1..=512).step_by(23).chain([512]).collect();
@@ -110,11 +111,7 @@ fn char_ngram_after_the_warm_up_compiles_nothing_new() {
 /// probabilities: texts of three lengths in one batch (3 rows padded to 4) and one at a time.
 #[test]
 fn padded_e5_on_wgpu_equals_the_cpu() {
-    if !common::vulkan_driver() {
-        eprintln!("skipped: no Vulkan driver (apt-get install mesa-vulkan-drivers)");
-        return;
-    }
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_turn) = gpu_turn() else { return };
     let dir = common::crate_dir().join("models/e5");
     let gpu = sosrisk::artifact::load(&dir, &Device::wgpu(Default::default())).unwrap();
     let cpu = sosrisk::artifact::load(&dir, &Device::flex()).unwrap();

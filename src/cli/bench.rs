@@ -143,16 +143,17 @@ fn measure_inference(args: &Args, model: &Path, backend: Backend) -> Result<Valu
     }))
 }
 
-/// The kernels of the page's warm-up and those a sweep of every token length compiles on top.
+/// The kernels of the page's warm-up and those a sweep of token lengths compiles on top.
 fn count_kernels(
     clf: &sosrisk::infer::Classifier,
     batches: &[usize],
 ) -> Result<Option<kernels::KernelCount>> {
-    let Network::Encoder { spec, .. } = clf.network() else {
-        return Ok(None);
+    // Every token length of the encoder; every eighth character count of the n-gram model's 512.
+    let (max, step) = match clf.network() {
+        Network::Encoder { spec, .. } => (spec.max_tokens, 1),
+        Network::Ngram { cfg, .. } => (cfg.max_chars, 8),
     };
-    let max = spec.max_tokens;
-    let lengths: Vec<usize> = (1..=max).collect();
+    let lengths: Vec<usize> = (1..=max).step_by(step).chain([max]).collect();
     let texts = kernels::texts_of_token_lengths(clf, &lengths)?;
     let count = kernels::variants(clf, || kernels::warm_up(clf), &[(&texts, batches)])?;
     Ok(Some(count))
