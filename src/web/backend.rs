@@ -30,10 +30,12 @@ pub fn warm_up_shapes() -> (Vec<String>, Vec<String>) {
     (single, batch)
 }
 
-/// Batch sizes a GPU is warmed up at besides 1 and 32: with token lengths padded to a few
-/// buckets and batches to a power of two ([`crate::infer`]), the kernels a GPU compiles depend
-/// on the batch size, not on the length (measured on lavapipe: after one short text at each
-/// of these, no length up to 160 at any of them compiled a new kernel; `tests/kernels.rs`).
+/// Batch sizes a GPU is warmed up at with one short post (32 too: the mixed batch of 32 is
+/// padded to a longer length, and a short batch of 32 still compiled 9 kernels of its own): with
+/// token lengths padded to a few buckets and batches to a power of two ([`crate::infer`]), the
+/// kernels a GPU compiles depend on the batch size, not on the length (measured on lavapipe:
+/// after one short text at each of these, no length up to 160 at any of them compiled a new
+/// kernel; `tests/kernels.rs`).
 pub const LADDER: [usize; 5] = [2, 4, 8, 16, 32];
 
 /// Every request a GPU is warmed up with, in order: the load's text, each single shape, the
