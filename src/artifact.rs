@@ -49,18 +49,31 @@ impl ModuleMapper for HalfPrecision {
     }
 }
 
-/// Loads and verifies a model directory onto `device`.
-pub fn load(dir: &Path, device: &Device) -> Result<Classifier, ArtifactError> {
+fn read_config(dir: &Path) -> Result<(Vec<u8>, Manifest), ArtifactError> {
     if !dir.join(CONFIG_FILE).is_file() {
         return Err(ArtifactError::NotAModel { dir: dir.into() });
     }
     let config = read(dir.join(CONFIG_FILE))?;
+    let manifest = Manifest::parse(&config).map_err(|cause| ArtifactError::Invalid {
+        dir: dir.into(),
+        cause,
+    })?;
+    Ok((config, manifest))
+}
+
+/// A model directory's manifest alone (its threshold, labels, settings), without the weights.
+pub fn read_manifest(dir: &Path) -> Result<Manifest, ArtifactError> {
+    read_config(dir).map(|(_, manifest)| manifest)
+}
+
+/// Loads and verifies a model directory onto `device`.
+pub fn load(dir: &Path, device: &Device) -> Result<Classifier, ArtifactError> {
+    // The manifest names the weights file; `from_bytes` parses and checks it again with the rest.
+    let (config, manifest) = read_config(dir)?;
     let invalid = |cause| ArtifactError::Invalid {
         dir: dir.into(),
         cause,
     };
-    // The manifest names the weights file; `from_bytes` parses and checks it again with the rest.
-    let manifest = Manifest::parse(&config).map_err(invalid)?;
     let tokenizer = read(dir.join(TOKENIZER_FILE))?;
     let weights = read(dir.join(manifest.architecture.weights_file()))?;
     Classifier::from_bytes(&config, &tokenizer, &weights, device).map_err(invalid)

@@ -291,6 +291,19 @@ impl Dataset {
         Ok(self)
     }
 
+    /// Keeps the rows of cross-validation fold `fold` (e.g. the validation fold a model's
+    /// threshold was chosen on).
+    pub fn only_fold(mut self, fold: usize) -> Result<Self, DataError> {
+        self.posts.retain(|p| p.fold == Some(fold));
+        if self.posts.is_empty() {
+            return Err(DataError::NoRows {
+                path: self.path,
+                filter: format!(" with fold = {fold}"),
+            });
+        }
+        Ok(self)
+    }
+
     /// Training rows (those not in the test split) divided into (train, validation) by `fold`.
     pub fn fold_split(&self, val_fold: usize) -> (Vec<Post>, Vec<Post>) {
         self.posts

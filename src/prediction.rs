@@ -88,6 +88,15 @@ impl Prediction {
         self
     }
 
+    /// The same prediction with the binary head's call made at another threshold (the level and
+    /// the safety net's phrase stay): what an operating point would answer.
+    pub fn at_threshold(&self, threshold: f32) -> Self {
+        let mut p = self.clone();
+        p.high_risk = p.high_risk_prob >= threshold;
+        (p.call, p.reason) = assess(p.level, p.high_risk, p.phrase.is_some());
+        p
+    }
+
     /// A prediction that puts 0.9 on `level`, for tests of what is built on predictions.
     #[cfg(test)]
     pub(crate) fn sample(level: usize, p_high: f32) -> Self {

@@ -536,6 +536,59 @@ fn eval_reports_screening_rates_per_group() {
     assert_eq!(groups[1]["n"], 1);
 }
 
+/// `--fold` keeps one cross-validation fold; `--thresholds` recounts the calls at each
+/// threshold, the model's own among them, and refuses what is not a probability.
+#[test]
+fn eval_reports_operating_points_on_a_fold() {
+    let (_, data, model) = fixture();
+    let (m, d) = (model.to_str().unwrap(), data.to_str().unwrap());
+    let o = sosrisk(&[
+        "eval",
+        "--model",
+        m,
+        "--data",
+        d,
+        "--fold",
+        "2",
+        "--thresholds",
+        "0.9,0,0.5",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    // 300 synthetic rows: every fifth is test, the rest spread over folds 0–3 by id.
+    assert_eq!(v["scores"]["n"].as_u64().or(v["n"].as_u64()), Some(60), "{v}");
+    let points = v["operating_points"].as_array().unwrap();
+    let thresholds: Vec<f64> = points.iter().map(|p| p["threshold"].as_f64().unwrap()).collect();
+    assert!(thresholds.windows(2).all(|w| w[0] < w[1]), "{thresholds:?}");
+    assert!(thresholds.len() >= 3 && thresholds[0] == 0.0, "{thresholds:?}");
+    let own = serde_json::from_str::<serde_json::Value>(
+        &std::fs::read_to_string(model.join("config.json")).unwrap(),
+    )
+    .unwrap()["binary_threshold"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        thresholds.iter().any(|t| (t - own).abs() < 1e-6),
+        "{own} not in {thresholds:?}"
+    );
+    // At 0 every high-risk post is called high; fewer are as the threshold rises.
+    assert_eq!(points[0]["high_called"], 1.0);
+    let called: Vec<f64> = points
+        .iter()
+        .map(|p| p["high_called"].as_f64().unwrap())
+        .collect();
+    assert!(called.windows(2).all(|w| w[0] >= w[1]), "{called:?}");
+    fails_with(
+        &["eval", "--model", m, "--data", d, "--thresholds", "1.5"],
+        &["--thresholds: 1.5", "between 0 and 1"],
+    );
+    fails_with(
+        &["eval", "--model", m, "--data", d, "--fold", "7"],
+        &["no rows with fold = 7"],
+    );
+}
+
 /// The files counselors have: a workbook with the text in a column of another name, a CSV
 /// saved by Excel on Chinese Windows (GB18030), Excel's "Unicode text" (UTF-16, tabs).
 #[test]

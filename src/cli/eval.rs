@@ -2,14 +2,15 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use serde_json::json;
 
 use sosrisk::artifact;
 use sosrisk::bootstrap::Paired;
-use sosrisk::data::{self, Post};
+use sosrisk::data::{self, Post, ScreeningText};
 use sosrisk::infer::Prediction;
 use sosrisk::metrics::Scores;
+use sosrisk::operating_points::Point;
 use sosrisk::report::EvalReport;
 use sosrisk::screening::GroupRates;
 use sosrisk::train;
@@ -27,6 +28,15 @@ pub struct Args {
     /// Only rows whose split column has this value (e.g. test).
     #[arg(long)]
     pub split: Option<String>,
+    /// Only rows of this cross-validation fold (e.g. 3, the validation fold the shipped
+    /// model's threshold was chosen on).
+    #[arg(long)]
+    pub fold: Option<usize>,
+    /// Also print the operating points at these binary thresholds (comma-separated, e.g.
+    /// 0.3,0.4,0.5): high-risk posts called high and flagged, low-risk posts flagged, and for
+    /// a screening set each group's flagged share. The model's own threshold is always added.
+    #[arg(long, value_delimiter = ',')]
+    pub thresholds: Vec<f32>,
     /// Print a JSON report instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -93,11 +103,21 @@ fn predict_texts(models: &[PathBuf], texts: &[String], backend: Backend) -> Resu
         .collect())
 }
 
+/// A screening set's texts with their predictions.
+type Screened = (Vec<ScreeningText>, Vec<Prediction>);
+
 /// The screening rates per group, when the file has groups (a `group` or `source` column) or
-/// no levels (a robustness set): printed as a table, returned for the JSON report.
-fn screening(args: &Args, known: Option<&[Prediction]>) -> Result<Option<Vec<GroupRates>>> {
+/// no levels (a robustness set): printed as a table, returned for the JSON report with the
+/// texts and predictions they came from.
+fn screening(args: &Args, known: Option<&[Prediction]>) -> Result<Option<(Vec<GroupRates>, Screened)>> {
     if !is_screening_set(&args.data)? {
         return Ok(None);
+    }
+    if args.fold.is_some() {
+        bail!(
+            "--fold selects posts of SOS-1K's cross-validation folds; {} is a screening set",
+            args.data.display()
+        );
     }
     let texts = data::read_screening(&args.data, args.split.as_deref())?;
     // A labelled file's predictions are already there (same rows, same order).
@@ -113,7 +133,37 @@ fn screening(args: &Args, known: Option<&[Prediction]>) -> Result<Option<Vec<Gro
         println!("\nscreening per group (flagged = high risk or review; see README):\n");
         print!("{}", sosrisk::screening::table(&rates));
     }
-    Ok(Some(rates))
+    Ok(Some((rates, (texts, preds))))
+}
+
+/// With --thresholds: the operating points (the model's own threshold added), printed.
+fn operating_points(
+    args: &Args,
+    preds: &[Prediction],
+    binary: &[Option<usize>],
+    screened: Option<&[ScreeningText]>,
+) -> Result<Option<Vec<Point>>> {
+    if args.thresholds.is_empty() {
+        return Ok(None);
+    }
+    // Several models are averaged against the mean of their thresholds (`Prediction::average`).
+    let mut own = 0.0;
+    for m in &args.models {
+        own += artifact::read_manifest(m)?.binary_threshold / args.models.len() as f32;
+    }
+    let mut thresholds = args.thresholds.clone();
+    thresholds.push(own);
+    if let Some(t) = thresholds.iter().find(|t| !(0.0..=1.0).contains(*t)) {
+        bail!("--thresholds: {t} is not a probability between 0 and 1");
+    }
+    thresholds.sort_by(f32::total_cmp);
+    thresholds.dedup();
+    let points = sosrisk::operating_points::points(preds, binary, screened, &thresholds);
+    if !args.json {
+        println!("\noperating points (the model's threshold among them; flagged = high risk or review):\n");
+        print!("{}", sosrisk::operating_points::table(&points));
+    }
+    Ok(Some(points))
 }
 
 /// Whether the file has groups of its own (`group` or `source`) or what is expected (`risk`):
@@ -132,6 +182,9 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(split) = &args.split {
         ds = ds.only_split(split)?;
     }
+    if let Some(fold) = args.fold {
+        ds = ds.only_fold(fold)?;
+    }
     let (scores, preds) = match args.models.as_slice() {
         [model] => evaluate(&artifact::load(model, &args.backend.device())?, &ds.posts)?,
         models => evaluate_average(models, &ds.posts, args.backend)?,
@@ -143,15 +196,21 @@ pub fn run(args: Args) -> Result<()> {
     if !args.json {
         print!("{}", report.table());
     }
-    let rates = screening(&args, Some(&preds))?;
+    let screened = screening(&args, Some(&preds))?;
+    let binary: Vec<Option<usize>> = ds.posts.iter().map(|p| p.binary).collect();
+    let texts = screened.as_ref().map(|(_, (t, _))| t.as_slice());
+    let points = operating_points(&args, &preds, &binary, texts)?;
     if args.json {
         let mut out = serde_json::to_value(&report)?;
-        if let Some(r) = &rates {
+        if let Some((r, _)) = &screened {
             out["screening"] = serde_json::to_value(r)?;
+        }
+        if let Some(p) = &points {
+            out["operating_points"] = serde_json::to_value(p)?;
         }
         println!("{}", serde_json::to_string_pretty(&out)?);
     }
-    if let Some(r) = &rates {
+    if let Some((r, _)) = &screened {
         write_screening(&args, r)?;
     }
     if let Some(dir) = &args.report {
@@ -167,10 +226,12 @@ pub fn run(args: Args) -> Result<()> {
 
 /// A screening set without labels: only the rates per group.
 fn run_screening_only(args: &Args) -> Result<()> {
-    let rates = screening(args, None)?.expect("a file without levels is a screening set");
+    let (rates, (texts, preds)) = screening(args, None)?.expect("a file without levels is a screening set");
+    let points = operating_points(args, &preds, &vec![None; preds.len()], Some(&texts))?;
     if args.json {
         let models: Vec<String> = args.models.iter().map(|m| m.display().to_string()).collect();
-        let out = json!({ "models": models, "data": args.data.display().to_string(), "screening": rates });
+        let out = json!({ "models": models, "data": args.data.display().to_string(), "screening": rates,
+            "operating_points": points });
         println!("{}", serde_json::to_string_pretty(&out)?);
     }
     write_screening(args, &rates)
@@ -198,9 +259,16 @@ fn labelled_report(
 ) -> Result<EvalReport> {
     let level_true: Vec<usize> = ds.posts.iter().map(|p| p.level).collect();
     let (bt, bp): (Vec<usize>, Vec<usize>) = binary_calls(ds, preds).into_iter().flatten().unzip();
-    let data_name = match &args.split {
-        Some(s) => format!("{} (split = {s})", args.data.display()),
-        None => args.data.display().to_string(),
+    let filters: Vec<String> = [
+        args.split.as_ref().map(|s| format!("split = {s}")),
+        args.fold.map(|f| format!("fold = {f}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let data_name = match filters.as_slice() {
+        [] => args.data.display().to_string(),
+        f => format!("{} ({})", args.data.display(), f.join(", ")),
     };
     let models: Vec<String> = args.models.iter().map(|m| m.display().to_string()).collect();
     Ok(EvalReport::new(
