@@ -32,10 +32,10 @@ pub enum Network {
     },
 }
 
-/// Texts turned into batches of input tensors (each with the indices of its texts), with what
-/// each text's prediction reports.
+/// Texts run through the network in length groups: each group's text indices with its level
+/// and binary probabilities (not yet read back), and what each text's prediction reports.
 struct Prepared {
-    groups: Vec<(Vec<usize>, Inputs)>,
+    groups: Vec<(Vec<usize>, (Tensor<2>, Tensor<2>))>,
     used: Vec<(usize, bool)>,
 }
 
@@ -80,11 +80,6 @@ fn length_groups(lengths: &[usize], call_cost: usize) -> Vec<Vec<usize>> {
     }
     groups.reverse();
     groups
-}
-
-enum Inputs {
-    Ngram(crate::model::Batch),
-    Encoder(Tensor<2, Int>, Tensor<2>),
 }
 
 /// A loaded model with its tokenizer, ready to classify.
@@ -173,11 +168,16 @@ impl Classifier {
         &self.network
     }
 
-    /// Tokenizes every text; any empty text fails the whole call with its index, so a caller
-    /// never gets predictions that silently skip rows.
+    /// Tokenizes every text and runs the network on each length group (each network with the
+    /// inputs it reads, so nothing pairs them later); any empty text fails the whole call with
+    /// its index, so a caller never gets predictions that silently skip rows.
     fn prepare(&self, texts: &[&str]) -> Result<Prepared, TextError> {
         match &self.network {
-            Network::Ngram { tokenizer, cfg, .. } => {
+            Network::Ngram {
+                tokenizer,
+                cfg,
+                model,
+            } => {
                 let encoded: Vec<Encoded> = texts
                     .iter()
                     .enumerate()
@@ -194,8 +194,8 @@ impl Classifier {
                             idx.iter().map(|&i| encoded[i].features.as_slice()).collect();
                         let lengths: Vec<usize> = idx.iter().map(|&i| lengths[i]).collect();
                         let shape = self.gpu_shape(&lengths);
-                        let inputs = Inputs::Ngram(cfg.batch_shaped(&refs, shape, &self.device));
-                        (idx, inputs)
+                        let batch = cfg.batch_shaped(&refs, shape, &self.device);
+                        (idx, model.probabilities(batch))
                     })
                     .collect();
                 Ok(Prepared {
@@ -215,7 +215,11 @@ impl Classifier {
                         .collect(),
                 })
             }
-            Network::Encoder { tokenizer, .. } => {
+            Network::Encoder {
+                tokenizer,
+                model,
+                spec,
+            } => {
                 let pieces: Vec<Pieces> = texts
                     .iter()
                     .enumerate()
@@ -228,7 +232,7 @@ impl Classifier {
                         let rows: Vec<&[u32]> = idx.iter().map(|&i| pieces[i].ids.as_slice()).collect();
                         let shape = self.gpu_shape(&rows.iter().map(|r| r.len()).collect::<Vec<_>>());
                         let (ids, mask) = bert::batch_shaped(&rows, shape, &self.device);
-                        (idx, Inputs::Encoder(ids, mask))
+                        (idx, model.probabilities(ids, mask, spec.temperatures))
                     })
                     .collect();
                 Ok(Prepared {
@@ -262,16 +266,6 @@ impl Classifier {
         }
         let longest = lengths.iter().copied().max().unwrap_or(1);
         (lengths.len().next_power_of_two(), padded_length(longest))
-    }
-
-    fn run(&self, inputs: Inputs) -> (Tensor<2>, Tensor<2>) {
-        match (&self.network, inputs) {
-            (Network::Ngram { model, .. }, Inputs::Ngram(batch)) => model.probabilities(batch),
-            (Network::Encoder { model, spec, .. }, Inputs::Encoder(ids, mask)) => {
-                model.probabilities(ids, mask, spec.temperatures)
-            }
-            _ => unreachable!("inputs are prepared for this network"),
-        }
     }
 
     /// The predictions of a batch, each screened by the safety net over its whole text.
@@ -332,17 +326,16 @@ impl Classifier {
         futures_lite::future::block_on(self.predict_async(texts))
     }
 
-    /// Runs every length group and joins both heads' probabilities of all texts into one
+    /// Joins both heads' probabilities of every length group into one
     /// `[rows, N_LEVELS + 2]` tensor, groups in order: one read-back per request, on the CPU
     /// and on a GPU alike (a GPU read-back waits for the queue; two per group waited 2× as often).
     /// Each group comes back with its row count: rows that only pad a GPU batch to its shape
     /// are read back too and skipped in [`Self::read`] (cutting them off on the GPU would be
     /// one more kernel for every batch size).
-    fn forward(&self, groups: Vec<(Vec<usize>, Inputs)>) -> (Tensor<2>, Vec<(Vec<usize>, usize)>) {
+    fn join(groups: Vec<(Vec<usize>, (Tensor<2>, Tensor<2>))>) -> (Tensor<2>, Vec<(Vec<usize>, usize)>) {
         let mut parts = Vec::with_capacity(groups.len());
         let mut order = Vec::with_capacity(groups.len());
-        for (idx, inputs) in groups {
-            let (level, binary) = self.run(inputs);
+        for (idx, (level, binary)) in groups {
             let rows = level.dims()[0];
             parts.push(Tensor::cat(vec![level, binary], 1));
             order.push((idx, rows));
@@ -350,7 +343,7 @@ impl Classifier {
         (Tensor::cat(parts, 0), order)
     }
 
-    /// The predictions from the read-back values of [`Self::forward`].
+    /// The predictions from the read-back values of [`Self::join`].
     fn read(
         &self,
         texts: &[&str],
@@ -413,7 +406,7 @@ impl Classifier {
             return Ok(Vec::new());
         }
         let prepared = self.prepare(texts)?;
-        let (joined, order) = self.forward(prepared.groups);
+        let (joined, order) = Self::join(prepared.groups);
         let values = joined
             .into_data_async()
             .await

@@ -215,19 +215,7 @@ pub fn batch_shaped(
     (min_rows, min_len): (usize, usize),
     device: &Device,
 ) -> (Tensor<2, Int>, Tensor<2>) {
-    let len = rows
-        .iter()
-        .map(|r| r.len())
-        .max()
-        .unwrap_or(1)
-        .max(min_len)
-        .max(1);
-    let rows: Vec<&[u32]> = rows
-        .iter()
-        .copied()
-        .chain(std::iter::repeat(rows[0]))
-        .take(rows.len().max(min_rows))
-        .collect();
+    let (rows, len) = super::shaped_rows(rows, (min_rows, min_len), usize::MAX);
     let mut ids = vec![i64::from(PAD_ID); rows.len() * len];
     let mut mask = vec![0f32; rows.len() * len];
     for (i, row) in rows.iter().enumerate() {

@@ -84,19 +84,7 @@ impl NgramModelConfig {
         (min_rows, min_len): (usize, usize),
         device: &Device,
     ) -> Batch {
-        let len = texts
-            .iter()
-            .map(|t| t.len().min(self.max_chars))
-            .max()
-            .unwrap_or(0)
-            .max(min_len)
-            .max(1);
-        let texts: Vec<&[[u32; NGRAM_ORDERS]]> = texts
-            .iter()
-            .copied()
-            .chain(std::iter::repeat(texts.first().copied().unwrap_or_default()))
-            .take(texts.len().max(min_rows))
-            .collect();
+        let (texts, len) = super::shaped_rows(texts, (min_rows, min_len), self.max_chars);
         let mut ids = vec![0i64; texts.len() * len * NGRAM_ORDERS];
         let mut mask = vec![0f32; texts.len() * len];
         for (row, text) in texts.iter().enumerate() {
