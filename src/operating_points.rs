@@ -58,9 +58,11 @@ pub fn points(
                 high_called: share(tp, positives),
                 high_flagged: share(high_flagged, positives),
                 low_flagged: share(low_flagged, negatives),
-                precision: share(tp, tp + fp),
+                // Without posts labelled high (an all-ordinary file) precision and F1 say
+                // nothing: the flagged share of the low-risk posts is the false-alarm rate.
+                precision: share(tp, tp + fp).filter(|_| positives > 0),
                 // 2·TP / (2·TP + FP + FN): 0 when nothing is called high, not undefined.
-                f1: share(2 * tp, tp + fp + positives),
+                f1: share(2 * tp, tp + fp + positives).filter(|_| positives > 0),
                 groups: screening.map_or_else(Vec::new, |texts| screening::rates(texts, &at)),
             }
         })
@@ -154,8 +156,9 @@ mod tests {
             })
             .collect();
         let preds = [pred(0, 0.7, ""), pred(0, 0.2, ""), pred(0, 0.4, "")];
-        let p = points(&preds, &[None, None, None], Some(&texts), &[0.3, 0.5]);
-        assert_eq!(p[0].high_called, None);
+        let p = points(&preds, &[None, Some(0), Some(0)], Some(&texts), &[0.3, 0.5]);
+        assert_eq!((p[0].high_called, p[0].precision, p[0].f1), (None, None, None));
+        assert_eq!(p[0].low_flagged, Some(0.5));
         let flagged: Vec<Vec<f64>> = p
             .iter()
             .map(|q| q.groups.iter().map(|g| g.flagged).collect())
@@ -165,10 +168,10 @@ mod tests {
             vec![vec![0.5, 1.0, 2.0 / 3.0], vec![0.5, 0.0, 1.0 / 3.0]]
         );
         let t = table(&p);
+        assert!(t.contains("| F1 | a flagged | b flagged | all flagged |"), "{t}");
         assert!(
-            t.starts_with("| threshold | a flagged | b flagged | all flagged |"),
+            t.contains("| 0.30 | – | – | 50.0 % | – | – | 50.0 % | 100.0 % | 66.7 % |"),
             "{t}"
         );
-        assert!(t.contains("| 0.30 | 50.0 % | 100.0 % | 66.7 % |"), "{t}");
     }
 }
