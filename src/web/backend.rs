@@ -38,7 +38,8 @@ pub fn warm_up_shapes() -> (Vec<String>, Vec<String>) {
 /// kernel; `tests/kernels.rs`).
 pub const LADDER: [usize; 5] = [2, 4, 8, 16, 32];
 
-/// Every request a GPU is warmed up with, in order: the load's text, each single shape, the
+/// Every request a GPU is warmed up with, in order: the load's text ([`WARM_UP`], first, which
+/// the worker runs as it loads and so skips here), each single shape, the
 /// shortest at each batch size of [`LADDER`], and the mixed batch of 32. After these, no text
 /// of up to 160 tokens at any batch size up to 32 compiles a new kernel.
 pub fn warm_up_runs() -> Vec<Vec<String>> {
@@ -164,6 +165,16 @@ mod tests {
             decide([100.0, 100.0], [10.0, 10.0], f64::NAN),
             Why::Mismatch { .. }
         ));
+    }
+
+    #[test]
+    fn the_warm_up_starts_with_the_loads_text_and_ends_at_32() {
+        // The worker skips the first run: `build` ran it as the model loaded.
+        let runs = warm_up_runs();
+        assert_eq!(runs[0], vec![WARM_UP.to_string()]);
+        assert!(runs[1..].iter().all(|r| r.iter().all(|t| t != WARM_UP)));
+        let sizes: Vec<usize> = runs.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [1, 1, 1, 1, 2, 4, 8, 16, 32, 32]);
     }
 
     #[test]

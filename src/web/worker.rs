@@ -221,9 +221,10 @@ fn info(classifier: &Classifier, backend: &str, why: Why, files: &Files, started
 }
 
 /// Runs a GPU classifier on every shape the page can send it (its shaders compile on first use),
-/// untimed, so that no request of the user's compiles one.
+/// untimed, so that no request of the user's compiles one. The first of the runs, the load's
+/// own text, was run by [`build`] already.
 async fn warm_up(gpu: &Classifier) {
-    for run in backend::warm_up_runs() {
+    for run in backend::warm_up_runs().into_iter().skip(1) {
         let run: Vec<&str> = run.iter().map(String::as_str).collect();
         let _ = gpu.predict_async(&run).await;
         sleep(0).await;
