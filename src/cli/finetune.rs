@@ -63,6 +63,8 @@ pub struct Recipe {
     pub pool_weight: f64,
     /// Distil from the fold models of this `cv --encoder` run directory: each validated run
     /// learns from the fold model that never saw its validation fold, a final run from all five.
+    /// The teacher's targets go to the posts and the LLM-written pools; ordinary texts keep
+    /// their hard label.
     #[arg(long)]
     pub teacher: Option<PathBuf>,
     /// Share of the loss from the teacher's probabilities.
@@ -341,8 +343,14 @@ fn posts_for(ds: &data::Dataset, val_fold: Option<usize>) -> Result<(Vec<Post>, 
 /// Pools' teacher targets, one slot per pool (`None` where the recipe takes none).
 type PoolTargets = [Option<Vec<Soft>>; 4];
 
-/// The teacher's targets for the training posts and each pool the recipe takes, when it has a
-/// teacher.
+/// Which pools (in [`Recipe::per_batch`]'s order) take the teacher's targets: the LLM-written
+/// posts, whose labels are not trusted. The ordinary texts keep their hard label (level 0, low):
+/// they are there to teach what the tree hole cannot, and a teacher trained on the tree hole
+/// alone calls most of them high risk.
+const TAUGHT_POOLS: [bool; 4] = [false, false, true, true];
+
+/// The teacher's targets for the training posts and each LLM-written pool the recipe takes,
+/// when it has a teacher.
 fn teacher_targets(
     recipe: &Recipe,
     (train, pools): (&[Example], &Pools),
@@ -357,7 +365,7 @@ fn teacher_targets(
     eprintln!("teacher: scoring {} posts and the pools …", train.len());
     let mut soft: PoolTargets = [None, None, None, None];
     for (k, n) in recipe.per_batch().into_iter().enumerate() {
-        if n > 0 {
+        if n > 0 && TAUGHT_POOLS[k] {
             soft[k] = Some(teacher.targets(&pools.pools[k], t)?);
         }
     }
