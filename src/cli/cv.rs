@@ -38,7 +38,7 @@ pub struct Args {
     pub runs: PathBuf,
     /// With --encoder: only these validation folds now (the others may follow in a later call;
     /// the summary needs all five).
-    #[arg(long, value_delimiter = ',', default_values_t = [0, 1, 2, 3, 4])]
+    #[arg(long, num_args = 1.., value_delimiter = ',', default_values_t = [0, 1, 2, 3, 4])]
     pub folds: Vec<usize>,
     /// With --encoder: also build the uniform weight soup of the five fold models.
     #[arg(long)]
