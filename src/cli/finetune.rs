@@ -33,6 +33,10 @@ pub struct Recipe {
     /// The heads' learning rate as a multiple of --lr.
     #[arg(long, default_value_t = 1.0)]
     pub head_lr_scale: f64,
+    /// Batches of posts of similar length (sorted within windows of 20 batches, the batches
+    /// shuffled): on SOS-1K's posts 2.5 times fewer cells to compute than random batches.
+    #[arg(long)]
+    pub group_by_length: bool,
     /// Ordinary texts (level 0, low risk) to learn from: the train split of this CSV.
     #[arg(long, default_value = DEFAULT_EVERYDAY)]
     pub everyday: PathBuf,
@@ -119,6 +123,7 @@ pub fn config(common: &Common, recipe: &Recipe) -> FinetuneConfig {
         max_tokens: recipe.max_tokens,
         freeze_encoder: recipe.freeze_encoder,
         head_lr_scale: recipe.head_lr_scale,
+        group_by_length: recipe.group_by_length,
         pool_per_batch: pools,
         pool_weight: recipe.pool_weight,
         distill: recipe.teacher.as_ref().map(|_| Distill {

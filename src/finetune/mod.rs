@@ -12,6 +12,7 @@
 mod calibration;
 mod checkpoint;
 pub mod distill;
+mod length_batches;
 mod pools;
 pub mod soup;
 
@@ -89,6 +90,9 @@ pub struct FinetuneConfig {
     /// predictions), for a run without a validation fold: it then trains all `epochs`.
     #[serde(default)]
     pub fixed_calibration: Option<FixedCalibration>,
+    /// Batches of posts of similar length ([`length_batches`]): far less padding to compute.
+    #[serde(default)]
+    pub group_by_length: bool,
 }
 
 /// Each head's temperature (level, binary) and the binary threshold.
@@ -116,6 +120,7 @@ impl Default for FinetuneConfig {
             pool_weight: 0.5,
             distill: None,
             fixed_calibration: None,
+            group_by_length: false,
         }
     }
 }
@@ -513,8 +518,18 @@ impl<'a> Run<'a> {
         let started = Instant::now();
         let mut rng = Rng(self.state.rng);
         rng.shuffle(&mut self.state.order);
+        let order = if self.cfg.group_by_length {
+            let rows = &self.rows.train;
+            length_batches::grouped(
+                &self.state.order,
+                |i| rows[i].ids.len(),
+                self.cfg.batch_size,
+                &mut rng,
+            )
+        } else {
+            self.state.order.clone()
+        };
         self.state.rng = rng.0;
-        let order = self.state.order.clone();
         let (mut total, mut seen) = (0.0, 0);
         for chunk in order.chunks(self.cfg.batch_size) {
             total += self.step(chunk) * chunk.len() as f64;
