@@ -72,6 +72,14 @@ pub struct KernelCount {
     pub sweep: usize,
     /// Of those, kernels the warm-up had not launched: compiles a user would wait for.
     pub new_after_warm_up: usize,
+    /// Of those, the ones every pass of the sweeps launched. A shape the warm-up missed makes
+    /// its kernels in every pass; what only some passes launch depends on timing — most likely
+    /// burn's choice of an in-place kernel, taken only when no other handle to a buffer is
+    /// alive, which the GPU's queue may still hold (seen once on CI: 1 kernel, in 1 run of
+    /// many).
+    pub new_in_every_pass: usize,
+    /// How many times the sweeps ran.
+    pub passes: usize,
     /// Token lengths and batch sizes the sweeps ran.
     pub token_lengths: BTreeSet<usize>,
     pub batch_sizes: BTreeSet<usize>,
@@ -81,28 +89,40 @@ pub struct KernelCount {
 /// copies of the text).
 pub type Sweep<'a> = (&'a [(usize, String)], &'a [usize]);
 
-/// Runs `warm_up`, then every sweep, and counts the distinct kernels each part launched.
+/// Runs `warm_up`, then every sweep `passes` times (at least once), and counts the distinct
+/// kernels each part launched.
 pub fn variants(
     clf: &Classifier,
     warm_up: impl FnOnce() -> Result<(), TextError>,
     sweeps: &[Sweep],
+    passes: usize,
 ) -> Result<KernelCount, TextError> {
     let collecting = LaunchedKernels::new();
     warm_up()?;
     let warm = collecting.finish();
-    let collecting = LaunchedKernels::new();
-    for (texts, batches) in sweeps {
-        for (_, text) in *texts {
-            for &b in *batches {
-                clf.predict(&vec![text.as_str(); b])?;
+    let mut each = Vec::new();
+    for _ in 0..passes.max(1) {
+        let collecting = LaunchedKernels::new();
+        for (texts, batches) in sweeps {
+            for (_, text) in *texts {
+                for &b in *batches {
+                    clf.predict(&vec![text.as_str(); b])?;
+                }
             }
         }
+        each.push(collecting.finish());
     }
-    let sweep = collecting.finish();
+    let sweep: HashSet<u128> = each.iter().flatten().copied().collect();
+    let new_in_every_pass = sweep
+        .iter()
+        .filter(|k| !warm.contains(*k) && each.iter().all(|pass| pass.contains(*k)))
+        .count();
     Ok(KernelCount {
         warm_up: warm.len(),
         sweep: sweep.len(),
-        new_after_warm_up: sweep.difference(&warm).count(),
+        new_after_warm_up: sweep.iter().filter(|k| !warm.contains(*k)).count(),
+        new_in_every_pass,
+        passes: each.len(),
         token_lengths: sweeps
             .iter()
             .flat_map(|(t, _)| t.iter().map(|(n, _)| *n))

@@ -157,7 +157,7 @@ fn count_kernels(
     };
     let lengths: Vec<usize> = (1..=max).step_by(8).chain([max]).collect();
     let texts = kernels::texts_of_token_lengths(clf, &lengths)?;
-    let count = kernels::variants(clf, || kernels::warm_up(clf), &[(&texts, batches)])?;
+    let count = kernels::variants(clf, || kernels::warm_up(clf), &[(&texts, batches)], 1)?;
     Ok(Some(count))
 }
 
