@@ -381,6 +381,26 @@ fn bad_models_and_texts_are_refused_clearly() {
 }
 
 #[test]
+fn cv_refuses_a_missing_encoder_before_it_starts() {
+    let (dir, data, _) = fixture();
+    let runs = dir.path().join("cv-runs");
+    let o = sosrisk(&[
+        "cv",
+        "--encoder",
+        "/nonexistent/encoder",
+        "--data",
+        data.to_str().unwrap(),
+        "--runs",
+        runs.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("/nonexistent/encoder"), "{err}");
+    assert!(!err.contains("training"), "no fold may start: {err}");
+    assert!(!runs.exists(), "nothing written for a run that cannot start");
+}
+
+#[test]
 fn every_command_has_help() {
     for cmd in [
         "train", "eval", "cv", "predict", "finetune", "import", "bench", "export",

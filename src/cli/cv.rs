@@ -229,6 +229,20 @@ fn encoder_cv(args: &Args, encoder: &Path) -> Result<()> {
     if args.folds.iter().any(|&f| f > 4) {
         bail!("--folds takes folds 0 to 4");
     }
+    // Before any fold starts: a missing encoder or teacher fold would otherwise surface only
+    // after "fold N: training" and the data reading.
+    sosrisk::import::ImportedEncoder::read(encoder)?;
+    if let Some(teacher) = &args.recipe.teacher {
+        for &fold in &args.folds {
+            artifact::read_manifest(&fold_model_dir(teacher, fold)).with_context(|| {
+                format!(
+                    "--teacher {}: fold {fold} has no model yet (run `cv --encoder … --runs {}` for it first)",
+                    teacher.display(),
+                    teacher.display()
+                )
+            })?;
+        }
+    }
     std::fs::create_dir_all(&args.runs).with_context(|| format!("creating {}", args.runs.display()))?;
     let settings_path = args.runs.join("settings.json");
     let settings = serde_json::to_value(super::finetune::config(&args.common, &args.recipe))?;

@@ -58,28 +58,43 @@ pub fn evaluate_average(
     posts: &[Post],
     backend: Backend,
 ) -> Result<(Scores, Vec<Prediction>)> {
-    let mut members = Vec::with_capacity(models.len());
-    for model in models {
-        let clf = artifact::load(model, &backend.device())?;
-        let (scores, preds) = evaluate(&clf, posts)?;
+    let examples = examples(posts);
+    let preds = averaged(models, &examples, backend, |model, preds| {
+        let scores = train::score(&examples, preds);
         eprintln!(
             "{}: binary F1 {} | level weighted F1 {:.4}",
             model.display(),
             scores.binary_f1.map_or("n/a".into(), |f| format!("{f:.4}")),
             scores.level_weighted_f1
         );
+    })?;
+    Ok((train::score(&examples, &preds), preds))
+}
+
+/// Each text's prediction averaged over `models` (`Prediction::average`, each member at its
+/// own threshold), every member's own predictions handed to `member` on the way.
+fn averaged(
+    models: &[PathBuf],
+    examples: &[train::Example],
+    backend: Backend,
+    mut member: impl FnMut(&Path, &[Prediction]),
+) -> Result<Vec<Prediction>> {
+    let mut members = Vec::with_capacity(models.len());
+    for model in models {
+        let clf = artifact::load(model, &backend.device())?;
+        let preds = super::finetune::predict_all(&clf, examples)?;
+        member(model, &preds);
         members.push((preds, clf.manifest.binary_threshold));
     }
-    let preds: Vec<Prediction> = (0..posts.len())
+    Ok((0..examples.len())
         .map(|i| {
             let of_text: Vec<(&Prediction, f32)> = members.iter().map(|(p, t)| (&p[i], *t)).collect();
             Prediction::average(&of_text)
         })
-        .collect();
-    Ok((train::score(&examples(posts), &preds), preds))
+        .collect())
 }
 
-/// Each text's prediction: one model's, or the average of several models'.
+/// Each unlabelled text's prediction: one model's, or the average of several models'.
 fn predict_texts(models: &[PathBuf], texts: &[String], backend: Backend) -> Result<Vec<Prediction>> {
     let examples: Vec<train::Example> = texts
         .iter()
@@ -89,18 +104,7 @@ fn predict_texts(models: &[PathBuf], texts: &[String], backend: Backend) -> Resu
             binary: None,
         })
         .collect();
-    let mut members = Vec::new();
-    for model in models {
-        let clf = artifact::load(model, &backend.device())?;
-        let threshold = clf.manifest.binary_threshold;
-        members.push((super::finetune::predict_all(&clf, &examples)?, threshold));
-    }
-    Ok((0..texts.len())
-        .map(|i| {
-            let of_text: Vec<(&Prediction, f32)> = members.iter().map(|(p, t)| (&p[i], *t)).collect();
-            Prediction::average(&of_text)
-        })
-        .collect())
+    averaged(models, &examples, backend, |_, _| {})
 }
 
 /// A screening set's texts with their predictions.
