@@ -6,9 +6,9 @@
 //!
 //! Everyday hyperbole with death words (累死了, 笑死, 想死你了, 死机, 跳楼价, 烧炭烤肉 …) is
 //! excluded phrase by phrase: a net that flags ordinary talk is switched off by its users.
-//! The list was written from general knowledge of how such statements are phrased, before it
-//! was measured on any test set, and is kept short on purpose: it is a net under the model, not
-//! a replacement for it.
+//! The first list was written from general knowledge of how such statements are phrased, before
+//! it was measured on any test set; later additions say where they came from. It is kept short
+//! on purpose: it is a net under the model, not a replacement for it.
 
 use serde::{Deserialize, Serialize};
 
@@ -118,6 +118,64 @@ const ENTRIES: &[Entry] = &[
             "从这个世界消失",
         ],
     ),
+    // A passive wish to be dead, and the belief that others would be better off (a known
+    // warning sign). Added 2026-12-06 after reading which indirect statements of the
+    // robustness sets the model missed: both sets are therefore no longer independent of these
+    // phrases (README). Forms that ordinary text uses are left out on purpose: 想消失 (social
+    // unease), 我不在了 alone ("I'm away"), 没有我会 alone (没有我会做的菜), 从世界上消失
+    // (a disease, a custom).
+    entry(
+        Kind::Wish,
+        &[
+            "再也醒不过来",
+            "永远不要醒",
+            "永远都不要醒",
+            "再也不用醒",
+            "不用再醒",
+            "不想再醒",
+            "永远地休息",
+            "永远的休息",
+            "永远休息",
+            "没有我会更",
+            "没有我会过得",
+            "没有我应该会",
+            "没有我他们",
+            "没有我大家",
+            "没有我你们",
+            "没有我，他们",
+            "没有我，大家",
+            "没有我，你们",
+            "没有我的世界会",
+            "没有我的世界应该",
+            "要是我不在了",
+            "如果我不在了",
+            "等我不在了",
+            "以后我不在了",
+            "我不在了以后",
+            "我不在了之后",
+            "不如消失",
+            "活着就是浪费",
+            "活着是浪费",
+            "活着只是一种负担",
+            "活着是一种负担",
+            "活着就是负担",
+            "活着就是一种负担",
+            "活着是负担",
+            "死了对谁都好",
+            "死了对大家都好",
+            "不如死了",
+        ],
+    ),
+    Entry {
+        // 早点死了这条心: "give up on that idea".
+        not_before: &["这条心", "心"],
+        ..entry(Kind::Wish, &["早点死了"])
+    },
+    Entry {
+        // 还没活够: "not done living".
+        not_after: &["你", "他", "她", "没", "没有"],
+        ..entry(Kind::Wish, &["活够了"])
+    },
     Entry {
         // 跳楼价 / 跳楼大甩卖: a clearance sale.
         not_before: &["价", "大甩卖", "甩卖", "大减价", "清仓"],
@@ -183,6 +241,11 @@ const ENTRIES: &[Entry] = &[
             "我死了以后",
             "等我死了",
             "我死了之后",
+            "我应该已经不在了",
+            "我已经不在了",
+            "再见，这个世界",
+            "再见了，这个世界",
+            "这个世界，再见",
         ],
     ),
     entry(
@@ -258,6 +321,9 @@ mod tests {
             ("还不如一死了之", "一死了之", Kind::Wish),
             ("门窗关好，开煤气", "开煤气", Kind::Method),
             ("昨晚又划了自己", "划了自己", Kind::SelfHarm),
+            ("我是个拖油瓶，没有我他们能轻松很多", "没有我他们", Kind::Wish),
+            ("真希望睡着以后再也醒不过来", "再也醒不过来", Kind::Wish),
+            ("等你读到这段话，我已经不在了", "我已经不在了", Kind::Farewell),
         ] {
             let hit = find(text).unwrap_or_else(|| panic!("missed: {text}"));
             assert_eq!((hit.phrase.as_str(), hit.kind), (phrase, kind), "{text}");
@@ -279,6 +345,11 @@ mod tests {
             "你去死吧，破打印机",
             "医院开展预防自杀宣传周活动",
             "感冒了吃了药片就睡了",
+            "你早点死了这条心吧，他不会回来的",
+            "我还没活够呢，明年还要去冰岛",
+            "冰箱里没有我会做的菜",
+            "下周我不在了哦，有事找小王",
+            "希望这种病毒早日从世界上消失",
         ] {
             assert_eq!(find(text), None, "{text}");
         }
