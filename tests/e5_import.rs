@@ -302,6 +302,7 @@ fn finetuning_runs_on_flex_and_on_wgpu() {
         distill: Some(sosrisk::finetune::Distill {
             alpha: 0.5,
             temperature: 2.0,
+            untaught: Vec::new(),
         }),
         ..Default::default()
     };

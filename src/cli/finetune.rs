@@ -76,6 +76,36 @@ pub struct Recipe {
     pub distill_alpha: f64,
     #[arg(long, default_value_t = 2.0)]
     pub distill_temperature: f64,
+    /// LLM-written pools that keep their hard label only, untaught (e.g. `generated`: a teacher
+    /// trained on the tree hole may read plainly written posts as low risk).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub untaught: Vec<LlmPool>,
+}
+
+/// The LLM-written pools, by their flags' names.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LlmPool {
+    /// `--generated-per-batch`'s pool.
+    Generated,
+    /// `--generated-low-per-batch`'s pool.
+    GeneratedLow,
+}
+
+impl LlmPool {
+    /// The pool's place in [`Recipe::per_batch`]'s order.
+    fn index(self) -> usize {
+        match self {
+            LlmPool::Generated => 2,
+            LlmPool::GeneratedLow => 3,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            LlmPool::Generated => "generated",
+            LlmPool::GeneratedLow => "generated-low",
+        }
+    }
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -129,6 +159,7 @@ pub fn config(common: &Common, recipe: &Recipe) -> FinetuneConfig {
         distill: recipe.teacher.as_ref().map(|_| Distill {
             alpha: recipe.distill_alpha,
             temperature: recipe.distill_temperature,
+            untaught: recipe.untaught.iter().map(|p| p.name().to_owned()).collect(),
         }),
         ..d
     }
@@ -349,10 +380,16 @@ fn posts_for(ds: &data::Dataset, val_fold: Option<usize>) -> Result<(Vec<Post>, 
 type PoolTargets = [Option<Vec<Soft>>; 4];
 
 /// Which pools (in [`Recipe::per_batch`]'s order) take the teacher's targets: the LLM-written
-/// posts, whose labels are not trusted. The ordinary texts keep their hard label (level 0, low):
-/// they are there to teach what the tree hole cannot, and a teacher trained on the tree hole
-/// alone calls most of them high risk.
-const TAUGHT_POOLS: [bool; 4] = [false, false, true, true];
+/// posts, whose labels are not trusted, unless `--untaught` names them. The ordinary texts keep
+/// their hard label (level 0, low): they are there to teach what the tree hole cannot, and a
+/// teacher trained on the tree hole alone calls most of them high risk.
+fn taught_pools(recipe: &Recipe) -> [bool; 4] {
+    let mut taught = [false, false, true, true];
+    for p in &recipe.untaught {
+        taught[p.index()] = false;
+    }
+    taught
+}
 
 /// The teacher's targets for the training posts and each LLM-written pool the recipe takes,
 /// when it has a teacher.
@@ -369,8 +406,9 @@ fn teacher_targets(
     let t = recipe.distill_temperature;
     eprintln!("teacher: scoring {} posts and the pools …", train.len());
     let mut soft: PoolTargets = [None, None, None, None];
+    let taught = taught_pools(recipe);
     for (k, n) in recipe.per_batch().into_iter().enumerate() {
-        if n > 0 && TAUGHT_POOLS[k] {
+        if n > 0 && taught[k] {
             soft[k] = Some(teacher.targets(&pools.pools[k], t)?);
         }
     }

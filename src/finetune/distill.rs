@@ -11,6 +11,10 @@ pub struct Distill {
     /// Share of the soft loss: `(1 − alpha)·hard + alpha·T²·soft` on rows with targets.
     pub alpha: f64,
     pub temperature: f64,
+    /// Pools that keep their hard label only (by their CLI names); absent from the settings
+    /// when empty, so that runs from before the option compare equal.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub untaught: Vec<String>,
 }
 
 /// A teacher's probabilities for one text, both heads, already softened (see [`Soft::soften`]).
@@ -71,6 +75,24 @@ mod tests {
     use burn::nn::{Linear, LinearConfig};
     use burn::optim::{AdamWConfig, GradientsParams};
     use burn::tensor::activation::softmax;
+
+    #[test]
+    fn settings_without_untaught_pools_are_those_of_earlier_runs() {
+        // A resumed cross-validation compares its settings with the run directory's.
+        let before = serde_json::json!({ "alpha": 0.5, "temperature": 2.0 });
+        let d = Distill {
+            alpha: 0.5,
+            temperature: 2.0,
+            untaught: Vec::new(),
+        };
+        assert_eq!(serde_json::to_value(&d).unwrap(), before);
+        assert_eq!(serde_json::from_value::<Distill>(before).unwrap(), d);
+        let some = Distill {
+            untaught: vec!["generated".into()],
+            ..d
+        };
+        assert_eq!(serde_json::to_value(&some).unwrap()["untaught"][0], "generated");
+    }
 
     #[test]
     fn softening_at_temperature_one_keeps_the_probabilities() {
