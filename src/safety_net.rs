@@ -35,13 +35,14 @@ pub struct Hit {
 
 /// One entry: any of `phrases`, not directly preceded by any of `not_after` nor directly
 /// followed by any of `not_before`; with `with` non-empty, only if the text also has one of
-/// those.
+/// those; never in a text that has one of `unless`.
 struct Entry {
     kind: Kind,
     phrases: &'static [&'static str],
     not_after: &'static [&'static str],
     not_before: &'static [&'static str],
     with: &'static [&'static str],
+    unless: &'static [&'static str],
 }
 
 const fn entry(kind: Kind, phrases: &'static [&'static str]) -> Entry {
@@ -51,6 +52,7 @@ const fn entry(kind: Kind, phrases: &'static [&'static str]) -> Entry {
         not_after: &[],
         not_before: &[],
         with: &[],
+        unless: &[],
     }
 }
 
@@ -65,6 +67,8 @@ const ENTRIES: &[Entry] = &[
     },
     Entry {
         not_after: &["你", "他", "她", "它", "快", "赶紧", "怎么不"],
+        // 去死吧你: the same curse, its object last.
+        not_before: &["吧你", "吧，你", "吧!你", "吧！你"],
         ..entry(Kind::Wish, &["去死"])
     },
     Entry {
@@ -187,9 +191,10 @@ const ENTRIES: &[Entry] = &[
         ..entry(Kind::Method, &["开煤气", "開煤氣"])
     },
     Entry {
-        // Charcoal for a barbecue.
+        // Charcoal for a barbecue, also when the barbecue is named elsewhere in the text.
         not_after: &["烤", "烧烤"],
         not_before: &["烤", "烧烤", "炉"],
+        unless: &["烧烤", "燒烤", "烤肉", "烤串", "炭火"],
         ..entry(Kind::Method, &["烧炭", "燒炭"])
     },
     entry(
@@ -278,7 +283,7 @@ fn has_any(hay: &str, needles: &[&str]) -> bool {
 pub fn find(text: &str) -> Option<Hit> {
     let mut best: Option<Hit> = None;
     for e in ENTRIES {
-        if !e.with.is_empty() && !has_any(text, e.with) {
+        if (!e.with.is_empty() && !has_any(text, e.with)) || has_any(text, e.unless) {
             continue;
         }
         for &phrase in e.phrases {
@@ -324,6 +329,8 @@ mod tests {
             ("我是个拖油瓶，没有我他们能轻松很多", "没有我他们", Kind::Wish),
             ("真希望睡着以后再也醒不过来", "再也醒不过来", Kind::Wish),
             ("等你读到这段话，我已经不在了", "我已经不在了", Kind::Farewell),
+            ("门窗都封好了，今晚烧炭", "烧炭", Kind::Method),
+            ("我这种人就该去死吧", "去死", Kind::Wish),
         ] {
             let hit = find(text).unwrap_or_else(|| panic!("missed: {text}"));
             assert_eq!((hit.phrase.as_str(), hit.kind), (phrase, kind), "{text}");
@@ -350,6 +357,8 @@ mod tests {
             "冰箱里没有我会做的菜",
             "下周我不在了哦，有事找小王",
             "希望这种病毒早日从世界上消失",
+            "去死吧你，这破网速",
+            "露营烤肉，烧炭生火花了半小时",
         ] {
             assert_eq!(find(text), None, "{text}");
         }
