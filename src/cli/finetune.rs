@@ -77,7 +77,8 @@ pub struct Recipe {
     #[arg(long, default_value_t = 2.0)]
     pub distill_temperature: f64,
     /// LLM-written pools that keep their hard label only, untaught (e.g. `generated`: a teacher
-    /// trained on the tree hole may read plainly written posts as low risk).
+    /// trained on the tree hole may read plainly written posts as low risk), or with
+    /// `generated-high` only that pool's posts labelled high (their label is their target).
     #[arg(long, value_enum, value_delimiter = ',')]
     pub untaught: Vec<LlmPool>,
 }
@@ -89,13 +90,16 @@ pub enum LlmPool {
     Generated,
     /// `--generated-low-per-batch`'s pool.
     GeneratedLow,
+    /// The posts of `--generated-per-batch`'s pool at levels 7–10 (labelled high): the teacher
+    /// still teaches the others, but may not lower a post written as high risk.
+    GeneratedHigh,
 }
 
 impl LlmPool {
     /// The pool's place in [`Recipe::per_batch`]'s order.
     fn index(self) -> usize {
         match self {
-            LlmPool::Generated => 2,
+            LlmPool::Generated | LlmPool::GeneratedHigh => 2,
             LlmPool::GeneratedLow => 3,
         }
     }
@@ -104,6 +108,7 @@ impl LlmPool {
         match self {
             LlmPool::Generated => "generated",
             LlmPool::GeneratedLow => "generated-low",
+            LlmPool::GeneratedHigh => "generated-high",
         }
     }
 }
@@ -385,7 +390,7 @@ type PoolTargets = [Option<Vec<Soft>>; 4];
 /// teacher trained on the tree hole alone calls most of them high risk.
 fn taught_pools(recipe: &Recipe) -> [bool; 4] {
     let mut taught = [false, false, true, true];
-    for p in &recipe.untaught {
+    for p in recipe.untaught.iter().filter(|p| **p != LlmPool::GeneratedHigh) {
         taught[p.index()] = false;
     }
     taught
@@ -409,10 +414,24 @@ fn teacher_targets(
     let taught = taught_pools(recipe);
     for (k, n) in recipe.per_batch().into_iter().enumerate() {
         if n > 0 && taught[k] {
-            soft[k] = Some(teacher.targets(&pools.pools[k], t)?);
+            let mut targets = teacher.targets(&pools.pools[k], t)?;
+            if k == LlmPool::GeneratedHigh.index() && recipe.untaught.contains(&LlmPool::GeneratedHigh) {
+                keep_high_labels(&mut targets, &pools.pools[k]);
+            }
+            soft[k] = Some(targets);
         }
     }
     Ok((Some(teacher.targets(train, t)?), soft))
+}
+
+/// The rows labelled high get their own label as the target: the soft loss then pulls them
+/// towards it, not towards the teacher's reading.
+fn keep_high_labels(targets: &mut [Soft], rows: &[Example]) {
+    for (target, e) in targets.iter_mut().zip(rows) {
+        if e.binary == Some(1) {
+            *target = Soft::one_hot(e.level, 1);
+        }
+    }
 }
 
 /// Trains one model (validated on `val_fold`, or on all folds with `fixed` calibration), saves
@@ -564,4 +583,51 @@ pub fn run(args: Args) -> Result<()> {
     print_scores("", &scores);
     println!("model written to {}", args.out.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        recipe: Recipe,
+    }
+
+    fn recipe(args: &[&str]) -> Recipe {
+        Cli::parse_from(std::iter::once("finetune").chain(args.iter().copied())).recipe
+    }
+
+    #[test]
+    fn untaught_pools_keep_their_hard_labels() {
+        assert_eq!(taught_pools(&recipe(&[])), [false, false, true, true]);
+        assert_eq!(
+            taught_pools(&recipe(&["--untaught", "generated"])),
+            [false, false, false, true]
+        );
+        let both = recipe(&["--untaught", "generated,generated-low"]);
+        assert_eq!(taught_pools(&both), [false, false, false, false]);
+        // Only the high-risk part of the pool: the pool itself is still taught.
+        assert_eq!(
+            taught_pools(&recipe(&["--untaught", "generated-high"])),
+            [false, false, true, true]
+        );
+    }
+
+    #[test]
+    fn posts_labelled_high_are_taught_their_own_label() {
+        let row = |level, binary| Example {
+            text: "synthetic".into(),
+            level,
+            binary,
+        };
+        let rows = [row(9, Some(1)), row(5, None), row(2, Some(0))];
+        let teacher = Soft::soften(&[0.1; 11], 0.2, 2.0);
+        let mut targets = vec![teacher.clone(); 3];
+        keep_high_labels(&mut targets, &rows);
+        assert_eq!(targets[0], Soft::one_hot(9, 1));
+        assert_eq!(&targets[1..], &[teacher.clone(), teacher]);
+    }
 }

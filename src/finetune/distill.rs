@@ -25,6 +25,18 @@ pub struct Soft {
 }
 
 impl Soft {
+    /// A label as a target: all of the probability on `level` and on `binary` (0 low, 1 high).
+    pub fn one_hot(level: usize, binary: usize) -> Self {
+        let mut levels = vec![0.0; crate::labels::N_LEVELS];
+        levels[level] = 1.0;
+        let mut b = [0.0; 2];
+        b[binary] = 1.0;
+        Self {
+            level: levels,
+            binary: b,
+        }
+    }
+
     /// `softmax(z / T)` from `softmax(z)`: each probability to the power 1/T, renormalised
     /// (the teacher's logits are not needed).
     pub fn soften(level: &[f32], p_high: f32, temperature: f64) -> Self {
@@ -75,6 +87,14 @@ mod tests {
     use burn::nn::{Linear, LinearConfig};
     use burn::optim::{AdamWConfig, GradientsParams};
     use burn::tensor::activation::softmax;
+
+    #[test]
+    fn a_label_as_a_target_is_one_hot() {
+        let s = Soft::one_hot(8, 1);
+        assert_eq!(s.level.len(), crate::labels::N_LEVELS);
+        assert_eq!((s.level[8], s.level.iter().sum::<f32>()), (1.0, 1.0));
+        assert_eq!(s.binary, [0.0, 1.0]);
+    }
 
     #[test]
     fn settings_without_untaught_pools_are_those_of_earlier_runs() {
