@@ -6,6 +6,8 @@
 #   bash scripts/student.sh teacher [FOLDS…]  # the old recipe's fold models: ~15–20 min a fold on 2 cores
 #   bash scripts/student.sh student [FOLDS…]  # the student's cross-validation: fold f is taught by the
 #                                             # teacher's fold-f model (it never saw fold f): ~30 min a fold
+#                                             # VARIANT=1: taught on the posts and all GPT-4 posts;
+#                                             # 2: --untaught generated; 3 (default): --untaught generated-high
 #   bash scripts/student.sh final             # the student on all 999 posts, taught by all five teacher
 #                                             # models, epochs and calibration from the student's CV
 #   bash scripts/student.sh judge MODEL…      # each model on SOS-1K's test set, both robustness sets and
@@ -18,7 +20,14 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sosrisk/target}"
 RUNS="${RUNS:-$HOME/.cache/sosrisk/runs}"
 TEACHER="$RUNS/plain-g"
-STUDENT="$RUNS/student1"
+VARIANT="${VARIANT:-3}"
+case "$VARIANT" in
+1) UNTAUGHT=() ;;
+2) UNTAUGHT=(--untaught generated) ;;
+3) UNTAUGHT=(--untaught generated-high) ;;
+*) echo "VARIANT is 1, 2 or 3" >&2; exit 2 ;;
+esac
+STUDENT="$RUNS/student$VARIANT"
 cargo build --quiet --bin sosrisk
 BIN="$CARGO_TARGET_DIR/debug/sosrisk"
 
@@ -27,7 +36,8 @@ COMMON=(--encoder runs/e5 --group-by-length --quiet)
 SCHEDULE=(--epochs 12 --patience 4)
 # The robust recipe's pools (models/e5's, with robust2's LLM-written low-risk posts) and the teacher.
 TAUGHT=(--everyday-per-batch 2 --everyday-hard-per-batch 3 --generated-per-batch 4
-  --generated-low-per-batch 3 --head-lr-scale 10 --distill-alpha 0.5 --distill-temperature 2)
+  --generated-low-per-batch 3 --head-lr-scale 10 --distill-alpha 0.5 --distill-temperature 2
+  ${UNTAUGHT[@]+"${UNTAUGHT[@]}"})
 
 folds() { if [ $# -gt 0 ]; then echo "$@"; else echo 3 0 1 2 4; fi; }
 
@@ -42,7 +52,7 @@ student)
   "$BIN" cv "${COMMON[@]}" "${SCHEDULE[@]}" "${TAUGHT[@]}" --teacher "$TEACHER" --runs "$STUDENT" --folds $(folds "$@") ;;
 final)
   "$BIN" finetune "${COMMON[@]}" "${TAUGHT[@]}" --teacher "$TEACHER" --final-from "$STUDENT" \
-    --out "$RUNS/student1-final" --resume ;;
+    --out "$STUDENT-final" --resume ;;
 judge)
   [ $# -gt 0 ] || { echo "judge: name one or more model directories" >&2; exit 2; }
   for m in "$@"; do
