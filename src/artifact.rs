@@ -10,7 +10,8 @@ use burn::prelude::*;
 use burn::tensor::DType;
 use thiserror::Error;
 
-use crate::infer::{CONFIG_FILE, Classifier, Manifest, Network, TOKENIZER_FILE, sha256_hex};
+use crate::infer::{Architecture, CONFIG_FILE, Classifier, Manifest, Network, TOKENIZER_FILE, sha256_hex};
+use crate::novelty::{Landmarks, NoveltySpec};
 
 pub const METRICS_FILE: &str = "metrics.json";
 pub const CARD_FILE: &str = "MODEL_CARD.md";
@@ -108,8 +109,13 @@ pub fn save(dir: &Path, clf: &Classifier, training: serde_json::Value) -> Result
                 .to_vec(),
             tokenizer.to_json().map_err(invalid)?,
         ),
-        Network::Encoder { tokenizer, model, .. } => (
-            crate::quant::to_bytes(model.as_ref(), crate::quant::DEFAULT_POLICY),
+        Network::Encoder {
+            tokenizer,
+            model,
+            landmarks,
+            ..
+        } => (
+            crate::quant::to_bytes_with(model.as_ref(), landmarks.as_ref(), crate::quant::DEFAULT_POLICY),
             tokenizer.to_json().map_err(invalid)?,
         ),
     };
@@ -121,6 +127,41 @@ pub fn save(dir: &Path, clf: &Classifier, training: serde_json::Value) -> Result
         .insert(TOKENIZER_FILE.into(), sha256_hex(tokenizer.as_bytes()));
     write(dir.join(weights_file), &weights)?;
     write(dir.join(TOKENIZER_FILE), tokenizer.as_bytes())?;
+    let manifest = serde_json::to_value(&manifest).expect("manifest serialises");
+    write(dir.join(CONFIG_FILE), pretty(&manifest).as_bytes())
+}
+
+/// Appends landmarks to an encoder model's weight file (the weights already there are kept
+/// byte for byte, not quantised again) and records them in its `config.json`.
+pub fn add_landmarks(dir: &Path, landmarks: &Landmarks, spec: NoveltySpec) -> Result<(), ArtifactError> {
+    let (_, mut manifest) = read_config(dir)?;
+    let invalid = |detail: String| ArtifactError::Invalid {
+        dir: dir.into(),
+        cause: crate::Error::Config {
+            what: CONFIG_FILE.into(),
+            detail,
+        },
+    };
+    let weights_file = manifest.architecture.weights_file();
+    let Architecture::Encoder(encoder) = &mut manifest.architecture else {
+        return Err(invalid(
+            "landmarks need an encoder model (e5); this is the n-gram model".into(),
+        ));
+    };
+    if encoder.novelty.is_some() {
+        return Err(invalid(
+            "the model has landmarks already; fit them on a copy of the model made without".into(),
+        ));
+    }
+    encoder.novelty = Some(spec);
+    let weights = read(dir.join(weights_file))?;
+    let weights = crate::quant::append(&weights, landmarks, crate::quant::DEFAULT_POLICY, weights_file)
+        .map_err(|cause| ArtifactError::Invalid {
+            dir: dir.into(),
+            cause,
+        })?;
+    manifest.files.insert(weights_file.into(), sha256_hex(&weights));
+    write(dir.join(weights_file), &weights)?;
     let manifest = serde_json::to_value(&manifest).expect("manifest serialises");
     write(dir.join(CONFIG_FILE), pretty(&manifest).as_bytes())
 }

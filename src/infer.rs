@@ -9,6 +9,8 @@ use crate::attribution::{OCCLUSION_BATCH, attribution, explained_part, occlusion
 use crate::labels::{HIGH_RISK, N_LEVELS};
 use crate::model::bert::{self, BertClassifier};
 use crate::model::{Ensemble, NgramModelConfig};
+use crate::novelty::Landmarks;
+use crate::prediction::Novelty;
 use crate::tokenize::{CharTokenizer, Encoded, NGRAM_ORDERS, PieceTokenizer, Pieces};
 use crate::windows::{self, Span, WindowScore};
 use crate::{Error, TextError, quant};
@@ -29,13 +31,16 @@ pub enum Network {
         tokenizer: PieceTokenizer,
         model: Box<BertClassifier>,
         spec: EncoderSpec,
+        /// Where the spec has `novelty`: the landmarks of the texts it learned from.
+        landmarks: Option<Landmarks>,
     },
 }
 
-/// Texts run through the network in length groups: each group's text indices with its level
-/// and binary probabilities (not yet read back), and what each text's prediction reports.
+/// Texts run through the network in length groups: each group's text indices with its rows
+/// of level and binary probabilities and, for a model with landmarks, the distance to the
+/// nearest (`[rows, width]`, not yet read back), and what each text's prediction reports.
 struct Prepared {
-    groups: Vec<(Vec<usize>, (Tensor<2>, Tensor<2>))>,
+    groups: Vec<(Vec<usize>, Tensor<2>)>,
     used: Vec<(usize, bool)>,
 }
 
@@ -140,11 +145,19 @@ impl Classifier {
                 if tokenizer.vocab_size() != spec.encoder.vocab_size {
                     return Err(vocab_mismatch(spec.encoder.vocab_size, tokenizer.vocab_size()));
                 }
-                let model = quant::load_into(spec.encoder.init_classifier(device), weights, weights_file)?;
+                let landmarks =
+                    (spec.novelty.as_ref()).map(|n| Landmarks::zeros(n, spec.encoder.hidden, device));
+                let (model, landmarks) = quant::load_into_with(
+                    spec.encoder.init_classifier(device),
+                    landmarks,
+                    weights,
+                    weights_file,
+                )?;
                 Network::Encoder {
                     tokenizer,
                     model: Box::new(model),
                     spec: spec.clone(),
+                    landmarks,
                 }
             }
         };
@@ -195,7 +208,8 @@ impl Classifier {
                         let lengths: Vec<usize> = idx.iter().map(|&i| lengths[i]).collect();
                         let shape = self.gpu_shape(&lengths);
                         let batch = cfg.batch_shaped(&refs, shape, &self.device);
-                        (idx, model.probabilities(batch))
+                        let (level, binary) = model.probabilities(batch);
+                        (idx, Tensor::cat(vec![level, binary], 1))
                     })
                     .collect();
                 Ok(Prepared {
@@ -219,7 +233,9 @@ impl Classifier {
                 tokenizer,
                 model,
                 spec,
+                landmarks,
             } => {
+                let tap = spec.novelty.as_ref().map(|n| n.depth);
                 let pieces: Vec<Pieces> = texts
                     .iter()
                     .enumerate()
@@ -232,7 +248,13 @@ impl Classifier {
                         let rows: Vec<&[u32]> = idx.iter().map(|&i| pieces[i].ids.as_slice()).collect();
                         let shape = self.gpu_shape(&rows.iter().map(|r| r.len()).collect::<Vec<_>>());
                         let (ids, mask) = bert::batch_shaped(&rows, shape, &self.device);
-                        (idx, model.probabilities(ids, mask, spec.temperatures))
+                        let (level, binary, tapped) =
+                            model.probabilities_tapped(ids, mask, spec.temperatures, tap);
+                        let mut columns = vec![level, binary];
+                        if let (Some(landmarks), Some(tapped)) = (landmarks, tapped) {
+                            columns.push(landmarks.distance(tapped));
+                        }
+                        (idx, Tensor::cat(columns, 1))
                     })
                     .collect();
                 Ok(Prepared {
@@ -268,28 +290,34 @@ impl Classifier {
         (lengths.len().next_power_of_two(), padded_length(longest))
     }
 
-    /// The predictions of a batch, each screened by the safety net over its whole text.
-    fn finish(
-        &self,
-        texts: &[&str],
-        used: &[(usize, bool)],
-        level: &[f32],
-        binary: &[f32],
-    ) -> Vec<Prediction> {
-        used.iter()
-            .enumerate()
-            .map(|(i, &(chars_used, truncated))| {
-                let level_probs = level[i * N_LEVELS..(i + 1) * N_LEVELS].to_vec();
-                let high_risk_prob = binary[i * 2 + HIGH_RISK];
-                Prediction::from_probabilities(
-                    level_probs,
-                    high_risk_prob,
-                    self.manifest.binary_threshold,
-                    (chars_used, truncated),
-                )
-                .screen(texts[i])
-            })
-            .collect()
+    /// The read-back columns of a row: the level probabilities, the binary head's two, and the
+    /// distance to the nearest landmark where the model has landmarks.
+    fn width(&self) -> usize {
+        match &self.network {
+            Network::Encoder {
+                landmarks: Some(_), ..
+            } => N_LEVELS + 3,
+            _ => N_LEVELS + 2,
+        }
+    }
+
+    /// The prediction for one text's read-back row, screened by the safety net over its whole text.
+    fn finish(&self, text: &str, (chars_used, truncated): (usize, bool), row: &[f32]) -> Prediction {
+        let mut p = Prediction::from_probabilities(
+            row[..N_LEVELS].to_vec(),
+            row[N_LEVELS + HIGH_RISK],
+            self.manifest.binary_threshold,
+            (chars_used, truncated),
+        );
+        if let (Some(&distance), Architecture::Encoder(EncoderSpec { novelty: Some(n), .. })) =
+            (row.get(N_LEVELS + 2), &self.manifest.architecture)
+        {
+            p.novelty = Some(Novelty {
+                distance,
+                unfamiliar: distance > n.threshold,
+            });
+        }
+        p.screen(text)
     }
 
     /// The windows each text is read in ([`crate::windows`]), after the [`windows::MAX_CHARS`] bound.
@@ -326,19 +354,18 @@ impl Classifier {
         futures_lite::future::block_on(self.predict_async(texts))
     }
 
-    /// Joins both heads' probabilities of every length group into one
-    /// `[rows, N_LEVELS + 2]` tensor, groups in order: one read-back per request, on the CPU
+    /// Joins the rows of every length group into one `[rows, width]` tensor, groups in order:
+    /// one read-back per request, on the CPU
     /// and on a GPU alike (a GPU read-back waits for the queue; two per group waited 2× as often).
     /// Each group comes back with its row count: rows that only pad a GPU batch to its shape
     /// are read back too and skipped in [`Self::read`] (cutting them off on the GPU would be
     /// one more kernel for every batch size).
-    fn join(groups: Vec<(Vec<usize>, (Tensor<2>, Tensor<2>))>) -> (Tensor<2>, Vec<(Vec<usize>, usize)>) {
+    fn join(groups: Vec<(Vec<usize>, Tensor<2>)>) -> (Tensor<2>, Vec<(Vec<usize>, usize)>) {
         let mut parts = Vec::with_capacity(groups.len());
         let mut order = Vec::with_capacity(groups.len());
-        for (idx, (level, binary)) in groups {
-            let rows = level.dims()[0];
-            parts.push(Tensor::cat(vec![level, binary], 1));
-            order.push((idx, rows));
+        for (idx, rows) in groups {
+            order.push((idx, rows.dims()[0]));
+            parts.push(rows);
         }
         (Tensor::cat(parts, 0), order)
     }
@@ -351,17 +378,18 @@ impl Classifier {
         values: &[f32],
         order: &[(Vec<usize>, usize)],
     ) -> Vec<Prediction> {
-        let width = N_LEVELS + 2;
-        let mut out = Scattered::new(texts.len());
+        let width = self.width();
+        let mut of_text: Vec<&[f32]> = vec![&[]; texts.len()];
         let mut row = 0;
         for (idx, padded) in order {
-            let rows = &values[row * width..(row + idx.len()) * width];
-            let level: Vec<f32> = rows.chunks(width).flat_map(|r| r[..N_LEVELS].to_vec()).collect();
-            let binary: Vec<f32> = rows.chunks(width).flat_map(|r| r[N_LEVELS..].to_vec()).collect();
-            out.put(idx, &level, &binary);
+            for (k, &i) in idx.iter().enumerate() {
+                of_text[i] = &values[(row + k) * width..(row + k + 1) * width];
+            }
             row += padded;
         }
-        self.finish(texts, used, &out.level, &out.binary)
+        (0..texts.len())
+            .map(|i| self.finish(texts[i], used[i], of_text[i]))
+            .collect()
     }
 
     /// Why `prediction` (this classifier's, for `text`) came out as it did: for each character
@@ -455,31 +483,6 @@ impl Plan<'_> {
                 p.screen(text)
             })
             .collect()
-    }
-}
-
-/// Both heads' probabilities for a whole call, row-major in the caller's order, filled in
-/// group by group.
-struct Scattered {
-    level: Vec<f32>,
-    binary: Vec<f32>,
-}
-
-impl Scattered {
-    fn new(rows: usize) -> Self {
-        Self {
-            level: vec![0.0; rows * N_LEVELS],
-            binary: vec![0.0; rows * 2],
-        }
-    }
-
-    /// `level` and `binary` hold the rows `idx` names, in that order.
-    fn put(&mut self, idx: &[usize], level: &[f32], binary: &[f32]) {
-        for (k, &i) in idx.iter().enumerate() {
-            self.level[i * N_LEVELS..(i + 1) * N_LEVELS]
-                .copy_from_slice(&level[k * N_LEVELS..(k + 1) * N_LEVELS]);
-            self.binary[i * 2..i * 2 + 2].copy_from_slice(&binary[k * 2..k * 2 + 2]);
-        }
     }
 }
 

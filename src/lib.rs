@@ -26,6 +26,8 @@ pub mod model;
 #[cfg(feature = "model")]
 pub mod model_dir;
 #[cfg(feature = "model")]
+pub mod novelty;
+#[cfg(feature = "model")]
 pub mod quant;
 #[cfg(feature = "model")]
 pub mod tokenize;

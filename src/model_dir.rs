@@ -44,6 +44,10 @@ pub struct EncoderSpec {
     pub query_prefix: String,
     /// Each head's softmax temperature (level, binary), fitted on the validation fold.
     pub temperatures: [f32; 2],
+    /// Landmarks of the texts it learned from, appended to the weight file (`sosrisk novelty`);
+    /// absent in models made before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub novelty: Option<crate::novelty::NoveltySpec>,
 }
 
 impl Architecture {

@@ -38,6 +38,18 @@ pub struct Prediction {
     /// The answer for the text, and why ([`crate::assessment`]).
     pub call: Call,
     pub reason: Reason,
+    /// For a model with landmarks: how unlike the texts it learned from this text is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub novelty: Option<Novelty>,
+}
+
+/// How unlike the texts the model learned from a text is (`novelty`, in the model feature): the
+/// cosine distance to the nearest landmark, and whether that is beyond the model's threshold.
+/// A note beside the answer; it changes no call.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Novelty {
+    pub distance: f32,
+    pub unfamiliar: bool,
 }
 
 /// Index of the largest value (the first of equals); 0 for an empty slice.
@@ -77,6 +89,7 @@ impl Prediction {
             phrase: None,
             call,
             reason,
+            novelty: None,
         }
     }
 
@@ -103,6 +116,11 @@ impl Prediction {
         let mut probs = vec![0.0; crate::labels::N_LEVELS];
         probs[level] = 0.9;
         Self::from_probabilities(probs, p_high, 0.5, (4, false))
+    }
+
+    /// Whether the model's landmarks say the text is unlike the texts it learned from.
+    pub fn unfamiliar(&self) -> bool {
+        self.novelty.is_some_and(|n| n.unfamiliar)
     }
 
     /// Whether the answer is anything but low (high, or review).
@@ -135,6 +153,9 @@ impl Prediction {
         avg.window = first.window;
         // The same text for every member, so the same phrase.
         avg.phrase = first.phrase.clone();
+        // Each model's landmarks measure its own training texts: one member's note stays, an
+        // average of several has none.
+        avg.novelty = if members.len() == 1 { first.novelty } else { None };
         (avg.call, avg.reason) = assess(avg.level, avg.high_risk, avg.phrase.is_some());
         avg
     }
@@ -162,8 +183,14 @@ mod tests {
         // 0.40 reaches the mean threshold 0.35, though it is below b's own 0.5.
         assert!(avg.high_risk);
         assert_eq!(avg.chars_used, 8);
-        let lone = Prediction::average(&[(&a, 0.35)]);
-        assert_eq!((lone.level, lone.high_risk), (0, false));
+        let mut lone = a.clone();
+        lone.novelty = Some(Novelty {
+            distance: 0.3,
+            unfamiliar: true,
+        });
+        let lone = Prediction::average(&[(&lone, 0.35)]);
+        assert_eq!((lone.level, lone.high_risk, lone.unfamiliar()), (0, false, true));
+        assert_eq!(Prediction::average(&[(&lone, 0.35), (&lone, 0.35)]).novelty, None);
     }
 
     #[test]

@@ -174,6 +174,11 @@ impl ModuleVisitor for Writer {
 
 /// The module's float parameters as a quantised weight file.
 pub fn to_bytes<M: Module>(module: &M, policy: Policy) -> Vec<u8> {
+    to_bytes_with::<M, M>(module, None, policy)
+}
+
+/// [`to_bytes`] of `module`, then of `extra`'s parameters in the same file.
+pub fn to_bytes_with<M: Module, N: Module>(module: &M, extra: Option<&N>, policy: Policy) -> Vec<u8> {
     assert!(
         [policy.embedding_bits, policy.other_bits]
             .iter()
@@ -187,6 +192,9 @@ pub fn to_bytes<M: Module>(module: &M, policy: Policy) -> Vec<u8> {
         containers: Vec::new(),
     };
     module.visit(&mut writer);
+    if let Some(extra) = extra {
+        extra.visit(&mut writer);
+    }
     let mut bytes = MAGIC.to_vec();
     bytes.extend(writer.count.to_le_bytes());
     bytes.extend(writer.out);
@@ -288,26 +296,56 @@ impl ModuleMapper for Reader<'_> {
     }
 }
 
+/// Appends `extra`'s parameters to a weight file without touching (or quantising again) what
+/// it holds: `load_into_with(…, Some(extra), …)` reads the result.
+pub fn append<N: Module>(bytes: &[u8], extra: &N, policy: Policy, what: &str) -> Result<Vec<u8>, Error> {
+    let count = header_count(bytes, what)?;
+    let tail = to_bytes(extra, policy);
+    let mut out = MAGIC.to_vec();
+    out.extend((count + header_count(&tail, what)?).to_le_bytes());
+    out.extend(&bytes[MAGIC.len() + 4..]);
+    out.extend(&tail[MAGIC.len() + 4..]);
+    Ok(out)
+}
+
+fn header_count(bytes: &[u8], what: &str) -> Result<u32, Error> {
+    if bytes.len() < MAGIC.len() + 4 || &bytes[..MAGIC.len()] != MAGIC {
+        return Err(Error::Weights {
+            what: what.into(),
+            detail: "not a sosrisk quantised weight file (wrong magic bytes)".into(),
+        });
+    }
+    Ok(u32::from_le_bytes(
+        bytes[MAGIC.len()..MAGIC.len() + 4].try_into().expect("4 bytes"),
+    ))
+}
+
 /// Loads a quantised weight file (`what` names it in errors) into `module`, which must have the
 /// architecture the file was written from.
 pub fn load_into<M: Module>(module: M, bytes: &[u8], what: &str) -> Result<M, Error> {
+    load_into_with::<M, M>(module, None, bytes, what).map(|(m, _)| m)
+}
+
+/// [`load_into`] `module`, then `extra` from the rest of the file ([`to_bytes_with`], [`append`]).
+pub fn load_into_with<M: Module, N: Module>(
+    module: M,
+    extra: Option<N>,
+    bytes: &[u8],
+    what: &str,
+) -> Result<(M, Option<N>), Error> {
     let bad = |detail: String| Error::Weights {
         what: what.into(),
         detail,
     };
-    if bytes.len() < MAGIC.len() + 4 || &bytes[..MAGIC.len()] != MAGIC {
-        return Err(bad(
-            "not a sosrisk quantised weight file (wrong magic bytes)".into()
-        ));
-    }
+    let count = header_count(bytes, what)? as usize;
     let mut reader = Reader {
         bytes,
-        pos: MAGIC.len(),
+        pos: MAGIC.len() + 4,
         index: 0,
         error: None,
     };
-    let count = reader.u32().map_err(bad)? as usize;
     let module = module.map(&mut reader);
+    let extra = extra.map(|e| e.map(&mut reader));
     if let Some(e) = reader.error {
         return Err(bad(e));
     }
@@ -319,7 +357,7 @@ pub fn load_into<M: Module>(module: M, bytes: &[u8], what: &str) -> Result<M, Er
             reader.pos
         )));
     }
-    Ok(module)
+    Ok((module, extra))
 }
 
 #[cfg(test)]
@@ -419,6 +457,37 @@ mod tests {
         let low = size(DEFAULT_POLICY);
         let expected = 16_384 / 2 + 16_384 / LOW_BLOCK * 4 + 8_192 * 5 / 8 + 8_192 / LOW_BLOCK * 4;
         assert!(low >= expected && low < expected + 1024, "{low} vs {expected}");
+    }
+
+    #[test]
+    fn appended_parameters_load_after_the_untouched_rest() {
+        let device = Device::flex();
+        device.seed(4);
+        let main = LinearConfig::new(96, 128).init(&device);
+        let extra = LinearConfig::new(64, 80).init(&device);
+        let bytes = to_bytes(&main, DEFAULT_POLICY);
+        let appended = append(&bytes, &extra, DEFAULT_POLICY, "w.q8").unwrap();
+        // The same bytes as writing both at once, and the first module's bytes untouched.
+        assert_eq!(appended, to_bytes_with(&main, Some(&extra), DEFAULT_POLICY));
+        assert_eq!(appended[12..bytes.len()], bytes[12..]);
+        let fresh = || LinearConfig::new(96, 128).init(&device);
+        let (a, b) = load_into_with(
+            fresh(),
+            Some(LinearConfig::new(64, 80).init(&device)),
+            &appended,
+            "w.q8",
+        )
+        .unwrap();
+        assert_eq!(values(&a), values(&load_into(fresh(), &bytes, "w.q8").unwrap()));
+        let want = load_into(
+            LinearConfig::new(64, 80).init(&device),
+            &to_bytes(&extra, DEFAULT_POLICY),
+            "x",
+        );
+        assert_eq!(values(&b.unwrap()), values(&want.unwrap()));
+        // Without the extra module the file has parameters left over: an error, not a silent skip.
+        let left = load_into(fresh(), &appended, "w.q8").unwrap_err();
+        assert!(left.to_string().contains("holds 4 parameters"), "{left}");
     }
 
     #[test]

@@ -24,6 +24,12 @@ pub struct GroupRates {
     /// Flagged only because of a phrase of the safety net.
     pub flagged_by_phrase_only: f64,
     pub level_6_or_more: f64,
+    /// For a model with landmarks ([`crate::novelty`]): the texts said to be unlike those it
+    /// learned from, and the flagged ones among them (a false alarm that carries the note).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unfamiliar: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flagged_unfamiliar: Option<f64>,
 }
 
 fn share(n: usize, of: usize) -> f64 {
@@ -38,6 +44,7 @@ pub fn rates(texts: &[ScreeningText], preds: &[Prediction]) -> Vec<GroupRates> {
             groups.push(&t.group);
         }
     }
+    let noted = preds.iter().any(|p| p.novelty.is_some());
     let one = |name: &str, members: Vec<(&ScreeningText, &Prediction)>| {
         let n = members.len();
         let count = |f: &dyn Fn(&Prediction) -> bool| members.iter().filter(|(_, p)| f(p)).count();
@@ -53,6 +60,8 @@ pub fn rates(texts: &[ScreeningText], preds: &[Prediction]) -> Vec<GroupRates> {
             flagged_by_model: share(count(&by_model), n),
             flagged_by_phrase_only: share(count(&|p| p.flagged() && !by_model(p)), n),
             level_6_or_more: share(count(&|p| p.level >= 6), n),
+            unfamiliar: noted.then(|| share(count(&|p| p.unfamiliar()), n)),
+            flagged_unfamiliar: noted.then(|| share(count(&|p| p.flagged() && p.unfamiliar()), n)),
         }
     };
     let mut out: Vec<GroupRates> = groups
@@ -68,20 +77,28 @@ pub fn rates(texts: &[ScreeningText], preds: &[Prediction]) -> Vec<GroupRates> {
     out
 }
 
-/// A Markdown table of the rates, in percent.
+/// A Markdown table of the rates, in percent (with the unfamiliar columns where the model has
+/// landmarks).
 pub fn table(rates: &[GroupRates]) -> String {
+    let noted = rates.iter().any(|r| r.unfamiliar.is_some());
     let mut s = String::from(
-        "| group | n | should be | high risk | flagged | flagged by the model alone | flagged by a phrase only | level ≥ 6 | false alarms / misses |\n|---|---|---|---|---|---|---|---|---|\n",
+        "| group | n | should be | high risk | flagged | flagged by the model alone | flagged by a phrase only | level ≥ 6 | false alarms / misses |",
     );
+    s += if noted {
+        " unfamiliar | flagged and unfamiliar |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
+    } else {
+        "\n|---|---|---|---|---|---|---|---|---|\n"
+    };
     for r in rates {
         let pct = |x: f64| format!("{:.1} %", x * 100.0);
+        let noted = |x: Option<f64>| x.map_or(String::new(), |x| format!(" {} |", pct(x)));
         let (should, errors) = match r.expect {
             Some(Expect::Flag) => ("flagged", format!("{} missed", pct(1.0 - r.flagged))),
             Some(Expect::None) => ("not flagged", format!("{} false alarms", pct(r.flagged))),
             None => ("mixed", String::new()),
         };
         s += &format!(
-            "| {} | {} | {should} | {} | {} | {} | {} | {} | {errors} |\n",
+            "| {} | {} | {should} | {} | {} | {} | {} | {} | {errors} |{}{}\n",
             r.group,
             r.n,
             pct(r.high_risk),
@@ -89,6 +106,8 @@ pub fn table(rates: &[GroupRates]) -> String {
             pct(r.flagged_by_model),
             pct(r.flagged_by_phrase_only),
             pct(r.level_6_or_more),
+            noted(r.unfamiliar),
+            noted(r.flagged_unfamiliar),
         );
     }
     s
@@ -140,5 +159,36 @@ mod tests {
         assert_eq!((r[1].flagged, r[1].expect), (0.0, Some(Expect::None)));
         assert_eq!((r[2].group.as_str(), r[2].n, r[2].expect), ("all", 4, None));
         assert!(table(&r).contains("| b | 1 | not flagged | 0.0 % |"));
+        assert!(!table(&r).contains("unfamiliar"), "no landmarks, no column");
+    }
+
+    #[test]
+    fn unfamiliar_texts_are_counted_where_the_model_has_landmarks() {
+        use crate::prediction::Novelty;
+        let texts = [
+            text("b", Expect::None),
+            text("b", Expect::None),
+            text("b", Expect::None),
+        ];
+        let note = |mut p: Prediction, unfamiliar| {
+            p.novelty = Some(Novelty {
+                distance: 0.2,
+                unfamiliar,
+            });
+            p
+        };
+        let preds = [
+            note(pred(8, 0.9, ""), true),
+            note(pred(0, 0.1, ""), true),
+            note(pred(8, 0.9, ""), false),
+        ];
+        let r = rates(&texts, &preds);
+        assert!((r[0].unfamiliar.unwrap() - 2.0 / 3.0).abs() < 1e-9);
+        assert!((r[0].flagged_unfamiliar.unwrap() - 1.0 / 3.0).abs() < 1e-9);
+        assert!(
+            table(&r).contains("false alarms | 66.7 % | 33.3 % |"),
+            "{}",
+            table(&r)
+        );
     }
 }

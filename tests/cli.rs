@@ -400,10 +400,84 @@ fn cv_refuses_a_missing_encoder_before_it_starts() {
     assert!(!runs.exists(), "nothing written for a run that cannot start");
 }
 
+/// `sosrisk novelty` on a copy of the shipped encoder, with synthetic texts: landmarks appended,
+/// every answer the same as before plus the note, and a second fit refused.
+#[test]
+fn novelty_adds_landmarks_that_change_no_answer() {
+    let (dir, data, _) = fixture();
+    let model = dir.path().join("e5-landmarks");
+    std::fs::create_dir_all(&model).unwrap();
+    for f in ["config.json", "tokenizer.json", "weights.q8"] {
+        std::fs::copy(common::crate_dir().join("models/e5").join(f), model.join(f)).unwrap();
+    }
+    // GPT-4-like rows of the augmentation pool, synthetic: fold 3's are left out.
+    let augmentation = dir.path().join("augmentation.csv");
+    let mut rows = String::from("source_id,method,text,level,binary,source_fold\n");
+    for (i, (_, text, level, _)) in common::synthetic_rows(40, 5).into_iter().enumerate() {
+        rows += &format!(",llm_generation_gpt4,{text},{level},,{}\n", i % 5);
+    }
+    std::fs::write(&augmentation, rows).unwrap();
+    let args = [
+        "novelty",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--everyday",
+        data.to_str().unwrap(),
+        "--augmentation",
+        augmentation.to_str().unwrap(),
+        "--landmarks",
+        "8",
+        "--val-fold",
+        "3",
+    ];
+    let o = sosrisk(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("fold 3's 60 posts unfamiliar"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stderr(&o).contains("(180 posts, 0 ordinary, 32 GPT-4 posts)"),
+        "{}",
+        stderr(&o)
+    );
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(model.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["model"]["novelty"]["landmarks"], 8);
+    assert_eq!(config["model"]["novelty"]["depth"], 4);
+    // Synthetic texts, written for this test.
+    let texts = dir.path().join("novelty-texts.txt");
+    std::fs::write(&texts, "今天的奶茶很好喝\n我不想活了，药已经买好了\n").unwrap();
+    let predict = |m: &Path| -> Vec<serde_json::Value> {
+        let (m, f) = (m.to_str().unwrap(), texts.to_str().unwrap());
+        let o = sosrisk(&["predict", "--model", m, "--file", f, "--json"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let before = predict(&common::crate_dir().join("models/e5"));
+    let after = predict(&model);
+    assert_eq!((before.len(), after.len()), (2, 2));
+    for (b, a) in before.iter().zip(&after) {
+        for key in ["level_probs", "high_risk_prob", "call", "reason"] {
+            assert_eq!(a[key], b[key], "{key}");
+        }
+        assert!(b.get("novelty").is_none());
+        let distance = a["novelty"]["distance"].as_f64().unwrap();
+        assert!((0.0..=2.0).contains(&distance), "{distance}");
+    }
+    fails_with(&args, &["landmarks already"]);
+}
+
 #[test]
 fn every_command_has_help() {
     for cmd in [
-        "train", "eval", "cv", "predict", "finetune", "import", "bench", "export",
+        "train", "eval", "cv", "predict", "finetune", "import", "bench", "export", "novelty",
     ] {
         let o = sosrisk(&[cmd, "--help"]);
         assert!(o.status.success());

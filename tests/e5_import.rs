@@ -198,6 +198,7 @@ fn encoder_model_directory_round_trips_through_quantisation() {
         max_tokens: 24,
         query_prefix: QUERY_PREFIX.into(),
         temperatures: [1.0, 1.0],
+        novelty: None,
     };
     let manifest = Manifest::new(Architecture::Encoder(spec.clone()), serde_json::json!({}));
     let tokenizer = PieceTokenizer::new(imp.encoder.tokenizer.clone(), QUERY_PREFIX, 24);
@@ -205,6 +206,7 @@ fn encoder_model_directory_round_trips_through_quantisation() {
         tokenizer: PieceTokenizer::new(imp.encoder.tokenizer.clone(), QUERY_PREFIX, 24),
         model: Box::new(model),
         spec,
+        landmarks: None,
     };
     let f32_model = Classifier::from_parts(manifest, network, &device);
     let dir = tempfile::tempdir().unwrap();

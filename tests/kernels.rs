@@ -49,6 +49,7 @@ fn one_layer_e5(device: &Device) -> Classifier {
         tokenizer,
         model,
         spec,
+        landmarks: None,
     };
     Classifier::from_parts(manifest, network, device)
 }

@@ -170,6 +170,7 @@ fn measure_training(args: &Args, model: &Path, backend: Backend) -> Result<Value
         tokenizer,
         model: network,
         spec,
+        ..
     } = clf.network()
     else {
         return Ok(Value::Null);

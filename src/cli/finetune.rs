@@ -205,6 +205,18 @@ impl Recipe {
     }
 }
 
+/// The train split of the ordinary texts in a fixed order, whatever the seed: the watch set
+/// is its first rows and the pool the next, so neither changes between runs (and `novelty`
+/// finds the texts a model learned from).
+pub fn ordinary_train_split(path: &Path) -> Result<Vec<Post>> {
+    let ds = data::read_labelled(path).context("the ordinary texts (--everyday)")?;
+    let mut train: Vec<Post> = (ds.posts.into_iter())
+        .filter(|p| p.split.as_deref() == Some("train"))
+        .collect();
+    Rng(0x5eed_e7e2).shuffle(&mut train);
+    Ok(train)
+}
+
 /// The extra texts of a run: the pools (ordinary texts, hard ordinary texts, generated posts;
 /// empty where the recipe takes none) and the held-out watch set of ordinary texts.
 pub struct Pools {
@@ -217,16 +229,8 @@ impl Pools {
         let [everyday_n, hard_n, generated_n, low_n] = recipe.per_batch();
         let (mut everyday, mut hard, mut watch) = (Vec::new(), Vec::new(), Vec::new());
         if everyday_n > 0 || hard_n > 0 || recipe.watch > 0 {
-            let ds = data::read_labelled(&recipe.everyday)
-                .with_context(|| "the ordinary-text pool (--everyday)".to_string())?;
-            let mut train: Vec<&Post> = ds
-                .posts
-                .iter()
-                .filter(|p| p.split.as_deref() == Some("train"))
-                .collect();
-            // A fixed sample, whatever the seed: the watch set never changes between runs.
-            Rng(0x5eed_e7e2).shuffle(&mut train);
-            let as_low = |p: &&Post| Example {
+            let train = ordinary_train_split(&recipe.everyday)?;
+            let as_low = |p: &Post| Example {
                 text: p.text.clone(),
                 level: 0,
                 binary: Some(0),

@@ -8,6 +8,7 @@ mod eval;
 mod export;
 mod finetune;
 mod import;
+mod novelty;
 mod predict;
 mod shared;
 mod train;
@@ -47,6 +48,9 @@ pub enum Command {
     Export(export::Args),
     /// Classify texts: an argument, --file (one text per line, or a CSV with a text column), or stdin.
     Predict(predict::Args),
+    /// Give an encoder model landmarks of the texts it learned from, so that every answer says
+    /// when a text is unlike them (fitted on its training texts, threshold on held-out posts).
+    Novelty(novelty::Args),
 }
 
 pub fn run() -> anyhow::Result<()> {
@@ -59,5 +63,6 @@ pub fn run() -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(args),
         Command::Export(args) => export::run(args),
         Command::Predict(args) => predict::run(args),
+        Command::Novelty(args) => novelty::run(args),
     }
 }

@@ -130,6 +130,9 @@ fn print_prediction(p: &Prediction, text: &str, detailed: bool) {
             (false, None) => String::new(),
         }
     );
+    if p.unfamiliar() {
+        println!("  note: this text is unlike the texts the model learned from; read it yourself");
+    }
     if detailed {
         for level in 0..N_LEVELS {
             let prob = p.level_probs[level];

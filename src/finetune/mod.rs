@@ -727,6 +727,7 @@ pub fn assemble(
         max_tokens: parts.max_tokens,
         query_prefix: QUERY_PREFIX.into(),
         temperatures: calibration.temperatures,
+        novelty: None,
     };
     let mut manifest = Manifest::new(
         Architecture::Encoder(spec.clone()),
@@ -737,6 +738,7 @@ pub fn assemble(
         tokenizer: parts.tokenizer,
         model: Box::new(model),
         spec,
+        landmarks: None,
     };
     Classifier::from_parts(manifest, network, device)
 }

@@ -118,6 +118,18 @@ pub struct BertEncoder {
 impl BertEncoder {
     /// Hidden states `[batch, tokens, hidden]` for token ids `[batch, tokens]` with a 0/1 mask.
     pub fn forward(&self, ids: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<3> {
+        self.forward_tapped(ids, mask, None, self.layers.len()).0
+    }
+
+    /// The hidden states after the first `depth` layers, and with `tap` also those after the
+    /// first `tap` layers (one pass).
+    fn forward_tapped(
+        &self,
+        ids: Tensor<2, Int>,
+        mask: Tensor<2>,
+        tap: Option<usize>,
+        depth: usize,
+    ) -> (Tensor<3>, Option<Tensor<3>>) {
         let [b, t] = ids.dims();
         let device = ids.device();
         let positions = Tensor::<1, Int>::arange(0..t as i64, &device)
@@ -135,20 +147,51 @@ impl BertEncoder {
             .equal_elem(0.0)
             .reshape([b, 1, 1, t])
             .expand([b, heads, t, t]);
-        for layer in &self.layers {
+        let mut tapped = None;
+        for (i, layer) in self.layers.iter().take(depth).enumerate() {
+            if tap == Some(i) {
+                tapped = Some(x.clone());
+            }
             x = layer.forward(x, padding.clone());
         }
-        x
+        if tap == Some(depth) {
+            tapped = Some(x.clone());
+        }
+        (x, tapped)
     }
 
     /// Mean of the hidden states over the real tokens: `[batch, hidden]`.
     pub fn pooled(&self, ids: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<2> {
-        let [b, _] = ids.dims();
-        let hidden = self.forward(ids, mask.clone());
-        let h = hidden.dims()[2];
-        let m = mask.unsqueeze_dim::<3>(2);
-        (hidden * m.clone()).sum_dim(1).reshape([b, h]) / m.sum_dim(1).reshape([b, 1])
+        self.pooled_tapped(ids, mask, None).0
     }
+
+    /// The mean of the hidden states after the first `depth` layers only (the rest not computed).
+    pub fn pooled_after(&self, ids: Tensor<2, Int>, mask: Tensor<2>, depth: usize) -> Tensor<2> {
+        let layers = self.layers.len();
+        assert!(depth <= layers, "{depth} layers of {layers}");
+        let (hidden, _) = self.forward_tapped(ids, mask.clone(), None, depth);
+        mean_pooled(hidden, mask)
+    }
+
+    /// [`Self::pooled`], and with `tap` also the mean of the hidden states after the first
+    /// `tap` layers.
+    pub fn pooled_tapped(
+        &self,
+        ids: Tensor<2, Int>,
+        mask: Tensor<2>,
+        tap: Option<usize>,
+    ) -> (Tensor<2>, Option<Tensor<2>>) {
+        let (hidden, tapped) = self.forward_tapped(ids, mask.clone(), tap, self.layers.len());
+        let tapped = tapped.map(|t| mean_pooled(t, mask.clone()));
+        (mean_pooled(hidden, mask), tapped)
+    }
+}
+
+/// The mean of hidden states `[batch, tokens, hidden]` over the real tokens of a 0/1 mask.
+fn mean_pooled(hidden: Tensor<3>, mask: Tensor<2>) -> Tensor<2> {
+    let [b, _, h] = hidden.dims();
+    let m = mask.unsqueeze_dim::<3>(2);
+    (hidden * m.clone()).sum_dim(1).reshape([b, h]) / m.sum_dim(1).reshape([b, 1])
 }
 
 /// The encoder with the two heads on its mean-pooled output, for fine-tuning.
@@ -191,10 +234,25 @@ impl BertClassifier {
         mask: Tensor<2>,
         temperatures: [f32; 2],
     ) -> (Tensor<2>, Tensor<2>) {
-        let logits = self.forward(ids, mask);
+        let (level, binary, _) = self.probabilities_tapped(ids, mask, temperatures, None);
+        (level, binary)
+    }
+
+    /// [`Self::probabilities`], and with `tap` the mean-pooled hidden states after that many
+    /// layers as well, from the same pass ([`crate::novelty`]).
+    pub fn probabilities_tapped(
+        &self,
+        ids: Tensor<2, Int>,
+        mask: Tensor<2>,
+        temperatures: [f32; 2],
+        tap: Option<usize>,
+    ) -> (Tensor<2>, Tensor<2>, Option<Tensor<2>>) {
+        let (pooled, tapped) = self.encoder.pooled_tapped(ids, mask, tap);
+        let logits = self.heads(pooled);
         (
             softmax(logits.level.div_scalar(temperatures[0]), 1),
             softmax(logits.binary.div_scalar(temperatures[1]), 1),
+            tapped,
         )
     }
 }
@@ -371,5 +429,29 @@ mod tests {
         for (x, y) in a.iter().zip(&p) {
             assert!((x - y).abs() < 1e-5, "{x} vs {y}");
         }
+    }
+
+    #[test]
+    fn the_tap_is_the_pooled_vector_of_the_first_layers() {
+        let device = Device::flex();
+        device.seed(4);
+        let cfg = BertConfig::new(30)
+            .with_hidden(16)
+            .with_layers(3)
+            .with_heads(4)
+            .with_intermediate(32);
+        let model = cfg.init(&device);
+        let ids = || Tensor::<2, Int>::from_data(TensorData::new(vec![0i64, 5, 7, 2, 9, 1], [2, 3]), &device);
+        let mask =
+            || Tensor::<2>::from_data(TensorData::new(vec![1f32, 1., 1., 1., 1., 0.], [2, 3]), &device);
+        let v = |t: Tensor<2>| t.into_data().try_into_vec::<f32>().unwrap();
+        let (full, tapped) = model.pooled_tapped(ids(), mask(), Some(1));
+        assert_eq!(v(full.clone()), v(model.pooled(ids(), mask())));
+        assert_eq!(v(tapped.unwrap()), v(model.pooled_after(ids(), mask(), 1)));
+        assert_eq!(v(full), v(model.pooled_after(ids(), mask(), 3)));
+        assert_ne!(
+            v(model.pooled_after(ids(), mask(), 1)),
+            v(model.pooled_after(ids(), mask(), 3))
+        );
     }
 }
