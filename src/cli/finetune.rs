@@ -217,6 +217,15 @@ pub fn ordinary_train_split(path: &Path) -> Result<Vec<Post>> {
     Ok(train)
 }
 
+/// The augmentation pool's posts written by GPT-4 that a model validated on `val_fold` may learn
+/// from: rows prompted with that fold's posts would leak it.
+pub fn gpt4_rows(path: &Path, val_fold: Option<usize>) -> Result<Vec<data::AugmentedPost>> {
+    Ok(data::read_augmentation(path)?
+        .into_iter()
+        .filter(|r| r.method == "llm_generation_gpt4" && r.source_fold.is_some_and(|f| Some(f) != val_fold))
+        .collect())
+}
+
 /// The extra texts of a run: the pools (ordinary texts, hard ordinary texts, generated posts;
 /// empty where the recipe takes none) and the held-out watch set of ordinary texts.
 pub struct Pools {
@@ -251,11 +260,8 @@ impl Pools {
         let mut generated = Vec::new();
         if generated_n > 0 || low_n > 0 {
             let path = common.input.augmentation_path();
-            generated = data::read_augmentation(&path)?
+            generated = gpt4_rows(&path, val_fold)?
                 .into_iter()
-                .filter(|r| {
-                    r.method == "llm_generation_gpt4" && r.source_fold.is_some_and(|f| Some(f) != val_fold)
-                })
                 .map(|r| Example {
                     binary: generated_binary(r.level),
                     text: r.text,

@@ -119,16 +119,9 @@ pub fn run(args: Args) -> Result<()> {
         .augmentation
         .clone()
         .unwrap_or_else(|| args.data.with_file_name("augmentation.csv"));
-    let generated = data::read_augmentation(&augmentation)?;
+    let generated = super::finetune::gpt4_rows(&augmentation, val_fold)?;
     let before = learned.len();
-    learned.extend(
-        generated
-            .iter()
-            .filter(|r| {
-                r.method == "llm_generation_gpt4" && r.source_fold.is_some_and(|f| Some(f) != val_fold)
-            })
-            .map(|r| r.text.as_str()),
-    );
+    learned.extend(generated.iter().map(|r| r.text.as_str()));
     eprintln!(
         "landmarks from {} texts ({posts} posts, {} ordinary, {} GPT-4 posts), after {} layers",
         learned.len(),
@@ -139,12 +132,8 @@ pub fn run(args: Args) -> Result<()> {
     let x = pooled(&clf, &learned, args.depth)?;
     let mut order: Vec<usize> = (0..learned.len()).collect();
     Rng(0x1a2d_3a4c).shuffle(&mut order);
-    let landmarks = Landmarks::new(novelty::spherical_kmeans(
-        x,
-        args.landmarks.min(learned.len()),
-        ROUNDS,
-        &order,
-    ));
+    let k = args.landmarks.min(learned.len());
+    let landmarks = Landmarks::new(novelty::spherical_kmeans(x, k, ROUNDS, &order));
     let distances = |texts: &[&str]| -> Result<Vec<f32>> {
         let d = landmarks.distance(pooled(&clf, texts, args.depth)?);
         Ok(d.into_data()
@@ -167,7 +156,7 @@ pub fn run(args: Args) -> Result<()> {
     );
     let spec = NoveltySpec {
         depth: args.depth,
-        landmarks: args.landmarks.min(learned.len()),
+        landmarks: k,
         threshold,
         fitted_on: format!(
             "{} texts the model learned from ({posts} SOS-1K posts, {} ordinary texts, {} GPT-4 posts); \
