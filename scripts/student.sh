@@ -4,6 +4,8 @@
 # LLM-written posts while the ordinary texts keep their hard "low" label.
 #
 #   bash scripts/student.sh teacher [FOLDS…]  # the old recipe's fold models: ~15–20 min a fold on 2 cores
+#                                             # (teacher and student: once all five folds are done, the
+#                                             # out-of-fold summary and the uniform soup of the fold models)
 #   bash scripts/student.sh student [FOLDS…]  # the student's cross-validation: fold f is taught by the
 #                                             # teacher's fold-f model (it never saw fold f): ~30 min a fold
 #                                             # VARIANT=1: taught on the posts and all GPT-4 posts;
@@ -46,10 +48,10 @@ shift || true
 case "$step" in
 teacher)
   # shellcheck disable=SC2046
-  "$BIN" cv "${COMMON[@]}" "${SCHEDULE[@]}" --runs "$TEACHER" --folds $(folds "$@") ;;
+  "$BIN" cv "${COMMON[@]}" "${SCHEDULE[@]}" --soup --runs "$TEACHER" --folds $(folds "$@") ;;
 student)
   # shellcheck disable=SC2046
-  "$BIN" cv "${COMMON[@]}" "${SCHEDULE[@]}" "${TAUGHT[@]}" --teacher "$TEACHER" --runs "$STUDENT" --folds $(folds "$@") ;;
+  "$BIN" cv "${COMMON[@]}" "${SCHEDULE[@]}" --soup "${TAUGHT[@]}" --teacher "$TEACHER" --runs "$STUDENT" --folds $(folds "$@") ;;
 final)
   "$BIN" finetune "${COMMON[@]}" "${TAUGHT[@]}" --teacher "$TEACHER" --final-from "$STUDENT" \
     --out "$STUDENT-final" --resume ;;
