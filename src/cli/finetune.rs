@@ -479,14 +479,21 @@ pub fn train_one(
         sosrisk::finetune::soup_of(encoder, splits, &cfg, out.soup_of, &device)?
     };
     let report = &finetuned.report;
+    // A soup trains nothing: its settings are its members' (cfg's training fields would
+    // mislead a reader of the model card), read from their run directories where found.
+    let settings = if out.soup_of.is_empty() {
+        json!(cfg)
+    } else {
+        Value::Null
+    };
     let training = json!({
-        "settings": cfg,
+        "settings": settings,
         "backend": common.backend.name(),
         "data": common.input.info(&val_fold.into_iter().collect::<Vec<_>>())?,
         "everyday": (recipe.everyday_per_batch + recipe.everyday_hard_per_batch > 0)
             .then(|| recipe.everyday.display().to_string()),
         "teacher": recipe.teacher.as_ref().map(|t| t.display().to_string()),
-        "soup_of": out.soup_of.iter().map(|m| m.display().to_string()).collect::<Vec<_>>(),
+        "soup_of": out.soup_of.iter().map(|m| soup_member(m)).collect::<Vec<_>>(),
         "encoder": finetuned.classifier.manifest.training["encoder_source"],
         "best_epoch": report.best_epoch,
         "quantisation": sosrisk::quant::DEFAULT_POLICY,
@@ -513,6 +520,18 @@ pub fn train_one(
     );
     artifact::write_reports(out.model, &metrics, &card)?;
     Ok((saved, scores))
+}
+
+/// A soup member for the model card: its checkpoint and, when it sits in a run directory
+/// written by `cv` (`RUN/fold-K/checkpoint/best.bpk`), that run's settings.
+fn soup_member(checkpoint: &Path) -> Value {
+    let settings = checkpoint
+        .ancestors()
+        .nth(3)
+        .map(|run| run.join("settings.json"))
+        .and_then(|f| std::fs::read_to_string(f).ok())
+        .and_then(|s| serde_json::from_str::<Value>(&s).ok());
+    json!({ "checkpoint": checkpoint.display().to_string(), "run_settings": settings })
 }
 
 /// The saved (quantised) model's scores: on the validation posts, the test posts and the watch
@@ -608,6 +627,19 @@ mod tests {
 
     fn recipe(args: &[&str]) -> Recipe {
         Cli::parse_from(std::iter::once("finetune").chain(args.iter().copied())).recipe
+    }
+
+    #[test]
+    fn a_soup_member_carries_its_runs_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let checkpoint = dir.path().join("run/fold-3/checkpoint/best.bpk");
+        std::fs::create_dir_all(checkpoint.parent().unwrap()).unwrap();
+        std::fs::write(dir.path().join("run/settings.json"), r#"{"epochs": 9}"#).unwrap();
+        assert_eq!(soup_member(&checkpoint)["run_settings"]["epochs"], 9);
+        // A checkpoint outside a run directory is named, its settings unknown.
+        let loose = dir.path().join("best.bpk");
+        assert_eq!(soup_member(&loose)["run_settings"], Value::Null);
+        assert_eq!(soup_member(&loose)["checkpoint"], loose.display().to_string());
     }
 
     #[test]
