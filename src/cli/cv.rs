@@ -118,6 +118,25 @@ pub fn fold_model_dir(runs: &Path, fold: usize) -> PathBuf {
     fold_dir(runs, fold).join("model")
 }
 
+fn fold_checkpoint_dir(runs: &Path, fold: usize) -> PathBuf {
+    fold_dir(runs, fold).join("checkpoint")
+}
+
+/// The settings a run directory was started with; a resumed run must match them.
+pub fn settings_path(runs: &Path) -> PathBuf {
+    runs.join("settings.json")
+}
+
+/// The run directory a checkpoint file belongs to, when it lies where `cv` writes one (a fold's
+/// checkpoint directory); `None` for a checkpoint from anywhere else.
+pub fn run_of_checkpoint(file: &Path) -> Option<&Path> {
+    let dir = file.parent()?;
+    let run = dir.parent()?.parent()?;
+    (0..5)
+        .any(|fold| fold_checkpoint_dir(run, fold) == dir)
+        .then_some(run)
+}
+
 /// One OOF prediction: a training post scored by the fold model that never saw it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Oof {
@@ -182,7 +201,7 @@ fn run_fold(args: &Args, encoder: &Path, ds: &data::Dataset, fold: usize) -> Res
     }
     eprintln!("fold {fold}: training (checkpoints in {})", dir.display());
     let model_dir = dir.join("model");
-    let checkpoint = dir.join("checkpoint");
+    let checkpoint = fold_checkpoint_dir(&args.runs, fold);
     let (saved, scores) = train_one(
         encoder,
         &args.common,
@@ -244,7 +263,7 @@ fn encoder_cv(args: &Args, encoder: &Path) -> Result<()> {
         }
     }
     std::fs::create_dir_all(&args.runs).with_context(|| format!("creating {}", args.runs.display()))?;
-    let settings_path = args.runs.join("settings.json");
+    let settings_path = settings_path(&args.runs);
     let settings = serde_json::to_value(super::finetune::config(&args.common, &args.recipe))?;
     if let Ok(bytes) = std::fs::read(&settings_path) {
         let before: Value = serde_json::from_slice(&bytes)?;
@@ -433,7 +452,7 @@ fn soup(args: &Args, ds: &data::Dataset, protocol: &FinalProtocol, members_oof: 
     );
     let mut members = Vec::new();
     for f in 0..5 {
-        let path = fold_dir(&args.runs, f).join("checkpoint").join("best.bpk");
+        let path = sosrisk::finetune::Checkpoints::best_in(&fold_checkpoint_dir(&args.runs, f));
         members.push(sosrisk::finetune::load_checkpoint(&path, template.clone())?);
     }
     let souped = sosrisk::finetune::soup::soup(&members);

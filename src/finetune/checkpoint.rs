@@ -54,6 +54,11 @@ pub(super) fn load_module(path: PathBuf, model: BertClassifier) -> Result<BertCl
 }
 
 impl Checkpoints<'_> {
+    /// The best epoch's model in a checkpoint directory: what a soup is made of.
+    pub fn best_in(dir: &Path) -> PathBuf {
+        dir.join("best.bpk")
+    }
+
     /// The saved state, if resuming and there is one; refused when it was written with other
     /// settings or data.
     pub(super) fn saved_state(
@@ -82,7 +87,7 @@ impl Checkpoints<'_> {
         std::fs::create_dir_all(self.dir).map_err(|e| checkpoint_error(self.dir.into(), e.to_string()))?;
         save_module(self.dir.join("last.bpk"), model)?;
         if state.best_epoch == state.epoch {
-            save_module(self.dir.join("best.bpk"), model)?;
+            save_module(Self::best_in(self.dir), model)?;
         }
         let path = self.dir.join("state.json");
         let json = serde_json::to_vec_pretty(state).expect("state serialises");
