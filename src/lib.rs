@@ -51,6 +51,8 @@ pub mod kernels;
 #[cfg(all(not(target_family = "wasm"), feature = "model"))]
 pub mod operating_points;
 #[cfg(all(not(target_family = "wasm"), feature = "model"))]
+pub mod ordinal;
+#[cfg(all(not(target_family = "wasm"), feature = "model"))]
 pub mod report;
 #[cfg(all(not(target_family = "wasm"), feature = "model"))]
 pub mod screening;

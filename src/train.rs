@@ -196,6 +196,8 @@ fn encode_all(tokenizer: &CharTokenizer, examples: &[Example]) -> Result<Vec<Enc
 pub(crate) struct LossWeights {
     level: Vec<f32>,
     binary: f64,
+    /// The level head's ordinal target width ([`crate::ordinal`]); 0 is the one-hot label.
+    ordinal_sigma: f64,
 }
 
 impl LossWeights {
@@ -216,7 +218,19 @@ impl LossWeights {
                 (true, c) => (n as f64 / (present * c) as f64) as f32,
             })
             .collect();
-        Self { level, binary }
+        Self {
+            level,
+            binary,
+            ordinal_sigma: 0.0,
+        }
+    }
+
+    /// The level head learns soft ordinal targets of width `sigma` (0: one-hot, as without).
+    pub(crate) fn ordinal(self, sigma: f64) -> Self {
+        Self {
+            ordinal_sigma: sigma,
+            ..self
+        }
     }
 
     /// Both heads' weighted cross-entropy for rows labelled `(level, binary)`.
@@ -228,8 +242,12 @@ impl LossWeights {
     ) -> Tensor<1> {
         let levels: Vec<Option<usize>> = labels.iter().map(|l| Some(l.0)).collect();
         let binary: Vec<Option<usize>> = labels.iter().map(|l| l.1).collect();
-        weighted_cross_entropy(logits.level, &levels, &self.level, device)
-            + weighted_cross_entropy(logits.binary, &binary, &[1.0, 1.0], device).mul_scalar(self.binary)
+        let level = if self.ordinal_sigma > 0.0 {
+            crate::ordinal::cross_entropy(logits.level, &levels, &self.level, self.ordinal_sigma, device)
+        } else {
+            weighted_cross_entropy(logits.level, &levels, &self.level, device)
+        };
+        level + weighted_cross_entropy(logits.binary, &binary, &[1.0, 1.0], device).mul_scalar(self.binary)
     }
 }
 

@@ -37,6 +37,14 @@ pub struct Recipe {
     /// shuffled): on SOS-1K's posts 2.5 times fewer cells to compute than random batches.
     #[arg(long)]
     pub group_by_length: bool,
+    /// Layer-wise learning-rate decay: each encoder layer below the top learns at this multiple
+    /// of the rate of the layer above (the embeddings last); 1 is off. Typical: 0.9–0.95.
+    #[arg(long, default_value_t = 1.0, value_parser = decay_factor)]
+    pub layer_decay: f64,
+    /// Soft ordinal targets for the level head: a Gaussian of this width (in levels) around the
+    /// label, so that a level off by one is a near miss; 0 is off (one-hot). Typical: 0.5–1.
+    #[arg(long, default_value_t = 0.0, value_parser = width)]
+    pub ordinal_sigma: f64,
     /// Ordinary texts (level 0, low risk) to learn from: the train split of this CSV.
     #[arg(long, default_value = DEFAULT_EVERYDAY)]
     pub everyday: PathBuf,
@@ -143,6 +151,20 @@ pub struct Args {
     pub soup_of: Vec<PathBuf>,
 }
 
+fn decay_factor(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x > 0.0 && x <= 1.0 => Ok(x),
+        _ => Err(format!("expected a number above 0 and at most 1, got {s:?}")),
+    }
+}
+
+fn width(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if (0.0..=10.0).contains(&x) => Ok(x),
+        _ => Err(format!("expected a width in levels from 0 to 10, got {s:?}")),
+    }
+}
+
 /// The settings of a run from the command line (encoder defaults where a flag is absent).
 pub fn config(common: &Common, recipe: &Recipe) -> FinetuneConfig {
     let d = FinetuneConfig::default();
@@ -159,6 +181,8 @@ pub fn config(common: &Common, recipe: &Recipe) -> FinetuneConfig {
         freeze_encoder: recipe.freeze_encoder,
         head_lr_scale: recipe.head_lr_scale,
         group_by_length: recipe.group_by_length,
+        layer_decay: recipe.layer_decay,
+        ordinal_sigma: recipe.ordinal_sigma,
         pool_per_batch: pools,
         pool_weight: recipe.pool_weight,
         distill: recipe.teacher.as_ref().map(|_| Distill {
@@ -523,12 +547,10 @@ pub fn train_one(
 }
 
 /// A soup member for the model card: its checkpoint and, when it sits in a run directory
-/// written by `cv` (`RUN/fold-K/checkpoint/best.bpk`), that run's settings.
+/// written by `cv`, that run's settings.
 fn soup_member(checkpoint: &Path) -> Value {
-    let settings = checkpoint
-        .ancestors()
-        .nth(3)
-        .map(|run| run.join("settings.json"))
+    let settings = super::cv::run_of_checkpoint(checkpoint)
+        .map(super::cv::settings_path)
         .and_then(|f| std::fs::read_to_string(f).ok())
         .and_then(|s| serde_json::from_str::<Value>(&s).ok());
     json!({ "checkpoint": checkpoint.display().to_string(), "run_settings": settings })
@@ -630,6 +652,32 @@ mod tests {
     }
 
     #[test]
+    fn layer_decay_and_ordinal_width_reach_the_settings_and_are_checked() {
+        let r = recipe(&["--layer-decay", "0.9", "--ordinal-sigma", "0.75"]);
+        assert_eq!((r.layer_decay, r.ordinal_sigma), (0.9, 0.75));
+        let off = recipe(&[]);
+        assert_eq!((off.layer_decay, off.ordinal_sigma), (1.0, 0.0));
+        for bad in [
+            ["--layer-decay", "0"],
+            ["--layer-decay", "1.5"],
+            ["--ordinal-sigma", "-1"],
+        ] {
+            assert!(
+                Cli::try_parse_from(std::iter::once("finetune").chain(bad)).is_err(),
+                "{bad:?}"
+            );
+        }
+        // Off, they leave the saved settings as they were before the options existed.
+        let settings = serde_json::to_value(FinetuneConfig::default()).unwrap();
+        assert!(settings.get("layer_decay").is_none() && settings.get("ordinal_sigma").is_none());
+        let on = FinetuneConfig {
+            layer_decay: 0.9,
+            ..FinetuneConfig::default()
+        };
+        assert_eq!(serde_json::to_value(on).unwrap()["layer_decay"], 0.9);
+    }
+
+    #[test]
     fn a_soup_member_carries_its_runs_settings() {
         let dir = tempfile::tempdir().unwrap();
         let checkpoint = dir.path().join("run/fold-3/checkpoint/best.bpk");
@@ -640,6 +688,9 @@ mod tests {
         let loose = dir.path().join("best.bpk");
         assert_eq!(soup_member(&loose)["run_settings"], Value::Null);
         assert_eq!(soup_member(&loose)["checkpoint"], loose.display().to_string());
+        // As deep as a fold's checkpoint but not one: no settings are borrowed from above it.
+        let elsewhere = dir.path().join("run/fold-3/model/best.bpk");
+        assert_eq!(soup_member(&elsewhere)["run_settings"], Value::Null);
     }
 
     #[test]

@@ -12,6 +12,7 @@
 mod calibration;
 mod checkpoint;
 pub mod distill;
+mod layer_decay;
 mod length_batches;
 mod pools;
 pub mod soup;
@@ -93,6 +94,23 @@ pub struct FinetuneConfig {
     /// Batches of posts of similar length ([`length_batches`]): far less padding to compute.
     #[serde(default)]
     pub group_by_length: bool,
+    /// Each encoder depth below the top learns at this multiple of the rate above it
+    /// ([`layer_decay`]); 1 is one rate for the whole encoder. Absent from the settings at 1,
+    /// so that runs from before the option compare equal.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub layer_decay: f64,
+    /// The level head's soft ordinal target width ([`crate::ordinal`]); 0 is the one-hot label.
+    /// Absent from the settings at 0, likewise.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ordinal_sigma: f64,
+}
+
+fn is_one(x: &f64) -> bool {
+    *x == 1.0
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 /// Each head's temperature (level, binary) and the binary threshold.
@@ -121,6 +139,8 @@ impl Default for FinetuneConfig {
             distill: None,
             fixed_calibration: None,
             group_by_length: false,
+            layer_decay: 1.0,
+            ordinal_sigma: 0.0,
         }
     }
 }
@@ -389,8 +409,9 @@ impl<'a> Run<'a> {
             frozen,
             model,
             optim,
-            weights: LossWeights::new(rows.train.iter().map(|r| r.level), true, 1.0),
-            pool_weights: LossWeights::new(std::iter::empty(), false, 1.0),
+            weights: LossWeights::new(rows.train.iter().map(|r| r.level), true, 1.0)
+                .ordinal(cfg.ordinal_sigma),
+            pool_weights: LossWeights::new(std::iter::empty(), false, 1.0).ordinal(cfg.ordinal_sigma),
             state: CheckpointState {
                 settings: cfg.clone(),
                 epoch: 0,
@@ -416,7 +437,8 @@ impl<'a> Run<'a> {
             && let Some(saved) = ck.saved_state(cfg, rows.train.len())?
         {
             run.model = checkpoint::load_module(ck.dir.join("last.bpk"), run.model)?;
-            run.best = Some(checkpoint::load_module(ck.dir.join("best.bpk"), run.model.clone())?.valid());
+            run.best =
+                Some(checkpoint::load_module(Checkpoints::best_in(ck.dir), run.model.clone())?.valid());
             run.state = saved;
             eprintln!(
                 "resuming after epoch {} (best so far: epoch {})",
@@ -500,13 +522,20 @@ impl<'a> Run<'a> {
             loss = loss + pool_loss.mul_scalar(self.cfg.pool_weight);
         }
         let mut grads = loss.backward();
-        // The encoder and the heads at their own rates: one optimiser, two steps over disjoint
-        // parameters (a parameter without a gradient in a step is left as it is).
-        let encoder_grads = GradientsParams::from_module(&mut grads, &self.model.encoder);
+        // The encoder and the heads at their own rates: one optimiser, a step per group of
+        // disjoint parameters (a parameter without a gradient in a step is left as it is); with
+        // layer-wise decay each encoder depth is a group of its own.
+        let encoder_grads = if self.cfg.layer_decay == 1.0 {
+            vec![(1.0, GradientsParams::from_module(&mut grads, &self.model.encoder))]
+        } else {
+            layer_decay::grads_by_depth(&self.model.encoder, &mut grads, self.cfg.layer_decay)
+        };
         let head_grads = GradientsParams::from_grads(grads, &self.model);
         let lr = self.lr_at(self.state.step);
-        let model = self.model.clone();
-        let model = self.optim.step(lr, model, encoder_grads);
+        let mut model = self.model.clone();
+        for (scale, g) in encoder_grads {
+            model = self.optim.step(lr * scale, model, g);
+        }
         self.model = self.optim.step(lr * self.cfg.head_lr_scale, model, head_grads);
         self.state.step += 1;
         posts_value

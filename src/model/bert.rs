@@ -116,6 +116,22 @@ pub struct BertEncoder {
 }
 
 impl BertEncoder {
+    /// The embeddings (word, position, token type) and their LayerNorm: the encoder's bottom,
+    /// for training that treats its depths differently (layer-wise learning-rate decay).
+    pub fn embeddings(&self) -> (Embedding, Embedding, Embedding, LayerNorm) {
+        (
+            self.word_embeddings.clone(),
+            self.position_embeddings.clone(),
+            self.token_type_embeddings.clone(),
+            self.embeddings_layer_norm.clone(),
+        )
+    }
+
+    /// The transformer layers, from the input up.
+    pub fn layers(&self) -> &[BertLayer] {
+        &self.layers
+    }
+
     /// Hidden states `[batch, tokens, hidden]` for token ids `[batch, tokens]` with a 0/1 mask.
     pub fn forward(&self, ids: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<3> {
         self.forward_tapped(ids, mask, None, self.layers.len()).0
