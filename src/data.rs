@@ -9,6 +9,10 @@ use thiserror::Error;
 use crate::labels::N_LEVELS;
 use crate::lines::Lines;
 
+/// Cross-validation folds of the training posts (the `fold` column: 0 to `FOLDS - 1`), as the
+/// SOS-1K authors divided them.
+pub const FOLDS: usize = 5;
+
 /// Causes are fields named `cause`, not `source`: each message already says them, and an
 /// error source would make the CLI print them a second time.
 #[derive(Debug, Error)]
@@ -250,7 +254,7 @@ pub fn read_labelled(path: &Path) -> Result<Dataset, DataError> {
                 Some(v) if cols.has("binary") => Some(parse_label(path, line, "binary", v, 2)?),
                 _ => None,
             };
-            let fold = optional_label(path, line, "fold", cols.get(record, "fold"), 5)?;
+            let fold = optional_label(path, line, "fold", cols.get(record, "fold"), FOLDS)?;
             posts.push(Post {
                 id: cols.get(record, "id").unwrap_or("").to_string(),
                 text: text.to_string(),
@@ -443,7 +447,8 @@ pub fn read_augmentation(path: &Path) -> Result<Vec<AugmentedPost>, DataError> {
                 return Ok(());
             }
             let binary = optional_label(path, line, "binary", cols.get(record, "binary"), 2)?;
-            let source_fold = optional_label(path, line, "source_fold", cols.get(record, "source_fold"), 5)?;
+            let source_fold =
+                optional_label(path, line, "source_fold", cols.get(record, "source_fold"), FOLDS)?;
             rows.push(AugmentedPost {
                 method: cols.get(record, "method").unwrap_or("").to_string(),
                 text: text.to_string(),

@@ -49,6 +49,8 @@ pub mod import;
 #[cfg(feature = "model")]
 pub mod kernels;
 #[cfg(all(not(target_family = "wasm"), feature = "model"))]
+pub mod loss;
+#[cfg(all(not(target_family = "wasm"), feature = "model"))]
 pub mod operating_points;
 #[cfg(all(not(target_family = "wasm"), feature = "model"))]
 pub mod ordinal;

@@ -6,7 +6,6 @@
 //! where it is off.
 
 use burn::prelude::*;
-use burn::tensor::activation::log_softmax;
 
 use crate::labels::N_LEVELS;
 
@@ -37,19 +36,15 @@ pub fn cross_entropy(
     sigma: f64,
     device: &Device,
 ) -> Tensor<1> {
-    let n = levels.len();
-    let mut target = vec![0f32; n * N_LEVELS];
-    let mut weight = vec![0f32; n];
-    for (i, level) in levels.iter().enumerate() {
-        if let Some(y) = *level {
-            target[i * N_LEVELS..(i + 1) * N_LEVELS].copy_from_slice(&targets(y, sigma));
-            weight[i] = class_weight[y];
-        }
-    }
-    let known = weight.iter().sum::<f32>().max(f32::EPSILON);
-    let target = Tensor::<2>::from_data(TensorData::new(target, [n, N_LEVELS]), device);
-    let weight = Tensor::<2>::from_data(TensorData::new(weight, [n, 1]), device);
-    (log_softmax(logits, 1) * target * weight).sum().neg() / known
+    let soft: Vec<Option<([f32; N_LEVELS], f32)>> = levels
+        .iter()
+        .map(|level| level.map(|y| (targets(y, sigma), class_weight[y])))
+        .collect();
+    let rows: Vec<Option<(&[f32], f32)>> = soft
+        .iter()
+        .map(|t| t.as_ref().map(|(q, w)| (&q[..], *w)))
+        .collect();
+    crate::loss::soft_cross_entropy(logits, &rows, 1.0, device)
 }
 
 #[cfg(test)]

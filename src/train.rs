@@ -6,7 +6,9 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamWConfig, GradientsParams, SgdConfig};
 use burn::prelude::*;
-use burn::tensor::activation::{log_softmax, softmax};
+use burn::tensor::activation::softmax;
+
+use crate::loss::weighted_cross_entropy;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
@@ -150,27 +152,6 @@ impl Rng {
             items.swap(i, j);
         }
     }
-}
-
-/// Cross-entropy over the rows whose target is known, each weighted by its class's weight,
-/// normalised by the summed weight.
-fn weighted_cross_entropy(
-    logits: Tensor<2>,
-    targets: &[Option<usize>],
-    class_weight: &[f32],
-    device: &Device,
-) -> Tensor<1> {
-    let n = targets.len();
-    let idx: Vec<i64> = targets.iter().map(|t| t.unwrap_or(0) as i64).collect();
-    let weight: Vec<f32> = targets
-        .iter()
-        .map(|t| t.map_or(0.0, |c| class_weight[c]))
-        .collect();
-    let known = weight.iter().sum::<f32>().max(f32::EPSILON);
-    let idx = Tensor::<2, Int>::from_data(TensorData::new(idx, [n, 1]), device);
-    let weight = Tensor::<2>::from_data(TensorData::new(weight, [n, 1]), device);
-    let picked = log_softmax(logits, 1).gather(1, idx);
-    (picked * weight).sum().neg() / known
 }
 
 struct Encoded {

@@ -11,14 +11,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use sosrisk::artifact;
-use sosrisk::data::{self, Post};
+use sosrisk::data::{self, FOLDS, Post};
 use sosrisk::finetune::FixedCalibration;
 use sosrisk::infer::Prediction;
 use sosrisk::metrics::Scores;
 use sosrisk::train::{self, best_threshold};
 
 use super::finetune::{Output, Recipe, RunScores, flagged, predict_all, print_scores, train_one};
-use super::shared::{examples, one_line, summarise, test_posts, test_scores};
+use super::shared::{examples, fold_number, one_line, summarise, test_posts, test_scores};
 use super::train::{Common, NgramArgs, fit};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -38,7 +38,8 @@ pub struct Args {
     pub runs: PathBuf,
     /// With --encoder: only these validation folds now (the others may follow in a later call;
     /// the summary needs all five).
-    #[arg(long, num_args = 1.., value_delimiter = ',', default_values_t = [0, 1, 2, 3, 4])]
+    #[arg(long, num_args = 1.., value_delimiter = ',', default_values_t = [0, 1, 2, 3, 4],
+        value_parser = fold_number)]
     pub folds: Vec<usize>,
     /// With --encoder: also build the uniform weight soup of the five fold models.
     #[arg(long)]
@@ -64,7 +65,7 @@ fn ngram_cv(args: &Args) -> Result<()> {
     let common = &args.common;
     let ds = data::read_labelled(&common.input.data)?;
     let (mut vals, mut tests) = (Vec::new(), Vec::new());
-    for fold in 0..5 {
+    for fold in 0..FOLDS {
         let (trained, val) = fit(common, &args.ngram, &ds, &[fold])?;
         let test = test_scores(&trained.classifier, &ds)?;
         let val = val.into_iter().next().expect("one member");
@@ -132,7 +133,7 @@ pub fn settings_path(runs: &Path) -> PathBuf {
 pub fn run_of_checkpoint(file: &Path) -> Option<&Path> {
     let dir = file.parent()?;
     let run = dir.parent()?.parent()?;
-    (0..5)
+    (0..FOLDS)
         .any(|fold| fold_checkpoint_dir(run, fold) == dir)
         .then_some(run)
 }
@@ -200,7 +201,7 @@ fn run_fold(args: &Args, encoder: &Path, ds: &data::Dataset, fold: usize) -> Res
             .with_context(|| format!("{}: unreadable", done_path.display()));
     }
     eprintln!("fold {fold}: training (checkpoints in {})", dir.display());
-    let model_dir = dir.join("model");
+    let model_dir = fold_model_dir(&args.runs, fold);
     let checkpoint = fold_checkpoint_dir(&args.runs, fold);
     let (saved, scores) = train_one(
         encoder,
@@ -245,9 +246,6 @@ fn run_fold(args: &Args, encoder: &Path, ds: &data::Dataset, fold: usize) -> Res
 }
 
 fn encoder_cv(args: &Args, encoder: &Path) -> Result<()> {
-    if args.folds.iter().any(|&f| f > 4) {
-        bail!("--folds takes folds 0 to 4");
-    }
     // Before any fold starts: a missing encoder or teacher fold would otherwise surface only
     // after "fold N: training" and the data reading.
     sosrisk::import::ImportedEncoder::read(encoder)?;
@@ -280,13 +278,13 @@ fn encoder_cv(args: &Args, encoder: &Path) -> Result<()> {
     for &fold in &args.folds {
         run_fold(args, encoder, &ds, fold)?;
     }
-    let done: Vec<FoldDone> = (0..5)
+    let done: Vec<FoldDone> = (0..FOLDS)
         .filter(|f| fold_dir(&args.runs, *f).join("done.json").is_file())
         .map(|f| run_fold(args, encoder, &ds, f))
         .collect::<Result<_>>()?;
-    if done.len() < 5 {
+    if done.len() < FOLDS {
         println!(
-            "{} of 5 folds done; run again with the other folds for the out-of-fold summary",
+            "{} of {FOLDS} folds done; run again with the other folds for the out-of-fold summary",
             done.len()
         );
         return Ok(());
@@ -451,7 +449,7 @@ fn soup(args: &Args, ds: &data::Dataset, protocol: &FinalProtocol, members_oof: 
         &device,
     );
     let mut members = Vec::new();
-    for f in 0..5 {
+    for f in 0..FOLDS {
         let path = sosrisk::finetune::Checkpoints::best_in(&fold_checkpoint_dir(&args.runs, f));
         members.push(sosrisk::finetune::load_checkpoint(&path, template.clone())?);
     }
@@ -470,7 +468,7 @@ fn soup(args: &Args, ds: &data::Dataset, protocol: &FinalProtocol, members_oof: 
     let clf = sosrisk::finetune::assemble(souped, parts, protocol.calibration, &device);
     let out = args.runs.join("soup");
     let training = json!({
-        "soup_of": (0..5).map(|f| fold_model_dir(&args.runs, f).display().to_string()).collect::<Vec<_>>(),
+        "soup_of": (0..FOLDS).map(|f| fold_model_dir(&args.runs, f).display().to_string()).collect::<Vec<_>>(),
         "settings": cfg,
         "final_protocol": protocol,
         "quantisation": sosrisk::quant::DEFAULT_POLICY,
@@ -495,4 +493,29 @@ fn soup(args: &Args, ds: &data::Dataset, protocol: &FinalProtocol, members_oof: 
     );
     artifact::write_reports(&out, &metrics, &card)?;
     Ok(json!({ "dir": out.display().to_string(), "test": test, "watch_flagged": watch }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn folds(list: &str) -> Result<Vec<usize>, clap::Error> {
+        Cli::try_parse_from(["cv", "--folds", list]).map(|c| c.args.folds)
+    }
+
+    #[test]
+    fn folds_outside_the_data_are_refused_when_parsed() {
+        assert_eq!(folds("0,4").unwrap(), vec![0, 4]);
+        assert_eq!(Cli::parse_from(["cv"]).args.folds, (0..FOLDS).collect::<Vec<_>>());
+        let err = folds("3,5").unwrap_err().to_string();
+        assert!(err.contains("expected a fold from 0 to 4, got \"5\""), "{err}");
+        assert!(folds("x").is_err());
+    }
 }

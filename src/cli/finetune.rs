@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -15,7 +15,7 @@ use sosrisk::infer::{Classifier, Prediction};
 use sosrisk::metrics::Scores;
 use sosrisk::train::{Example, Rng};
 
-use super::shared::{examples, one_line, test_posts, test_scores};
+use super::shared::{examples, fold_number, one_line, test_posts, test_scores};
 use super::train::Common;
 
 pub const DEFAULT_EVERYDAY: &str = "../shared/data/everyday/everyday.csv";
@@ -130,7 +130,7 @@ pub struct Args {
     pub common: Common,
     #[command(flatten)]
     pub recipe: Recipe,
-    #[arg(long, default_value_t = 3, conflicts_with = "final_from")]
+    #[arg(long, default_value_t = 3, conflicts_with = "final_from", value_parser = fold_number)]
     pub val_fold: usize,
     /// Train on all five folds, with the epoch count, temperatures and threshold that this
     /// `cv --encoder` run directory's out-of-fold predictions fixed (its summary.json).
@@ -334,7 +334,7 @@ impl Teacher {
     pub fn load(dir: &Path, val_fold: Option<usize>, device: &burn::prelude::Device) -> Result<Self> {
         let folds: Vec<usize> = match val_fold {
             Some(f) => vec![f],
-            None => (0..5).collect(),
+            None => (0..data::FOLDS).collect(),
         };
         let mut models = Vec::new();
         for f in folds {
@@ -402,7 +402,6 @@ pub struct RunScores {
 /// The training posts and the validation fold's (none for a final run on all five folds).
 fn posts_for(ds: &data::Dataset, val_fold: Option<usize>) -> Result<(Vec<Post>, Vec<Post>)> {
     Ok(match val_fold {
-        Some(f) if f > 4 => bail!("--val-fold must be 0 to 4, got {f}"),
         Some(f) => ds.fold_split(f),
         None => (
             ds.posts

@@ -14,7 +14,7 @@ use sosrisk::novelty::{self, Landmarks, NoveltySpec};
 use sosrisk::train::Rng;
 
 use super::finetune::DEFAULT_EVERYDAY;
-use super::shared::DEFAULT_DATA;
+use super::shared::{DEFAULT_DATA, fold_number};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
@@ -43,7 +43,7 @@ pub struct Args {
     pub within: f32,
     /// The fold the model was validated on (default: its config's only validation fold; with
     /// none, every fifth training post is held out of the landmarks for the threshold).
-    #[arg(long)]
+    #[arg(long, value_parser = fold_number)]
     pub val_fold: Option<usize>,
 }
 

@@ -16,6 +16,17 @@ use sosrisk::train::{self, Example};
 pub const DEFAULT_DATA: &str = "../shared/data/sos1k/sos1k.csv";
 pub const DEFAULT_MODEL: &str = "models/char-ngram";
 
+/// Clap's parser for a fold number, so that a fold outside the data is refused before any work.
+pub fn fold_number(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(f) if f < data::FOLDS => Ok(f),
+        _ => Err(format!(
+            "expected a fold from 0 to {}, got {s:?}",
+            data::FOLDS - 1
+        )),
+    }
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Backend {
     /// burn's pure-Rust CPU backend.

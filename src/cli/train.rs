@@ -12,7 +12,7 @@ use sosrisk::data;
 use sosrisk::metrics::Scores;
 use sosrisk::train::{self, Optimizer, Part, Selection, TrainConfig};
 
-use super::shared::{Backend, DataArgs, examples, one_line, test_scores};
+use super::shared::{Backend, DataArgs, examples, fold_number, one_line, test_scores};
 
 #[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
 pub enum SelectOn {
@@ -93,7 +93,7 @@ pub struct Args {
     #[command(flatten)]
     pub ngram: NgramArgs,
     /// Fold used for early stopping (the paper's authors used fold 3 of our CSV).
-    #[arg(long, default_value_t = 3, conflicts_with = "ensemble")]
+    #[arg(long, default_value_t = 3, conflicts_with = "ensemble", value_parser = fold_number)]
     pub val_fold: usize,
     /// Train five members, each on four folds with early stopping on the fifth, and average
     /// them: uses every training post, and no member sees the fold that stopped it.
@@ -137,9 +137,6 @@ pub fn config(common: &Common, ngram: &NgramArgs) -> TrainConfig {
 /// Training data of one member: folds other than `val_fold` (and their augmentation), with
 /// `val_fold` for early stopping.
 fn part(common: &Common, ds: &data::Dataset, val_fold: usize) -> Result<Part> {
-    if val_fold > 4 {
-        bail!("--val-fold must be 0 to 4, got {val_fold}");
-    }
     let (train_posts, val_posts) = ds.fold_split(val_fold);
     if train_posts.is_empty() || val_posts.is_empty() {
         bail!(
@@ -191,7 +188,7 @@ pub fn fit(
 /// records are those of the saved weights, read back.
 pub fn run(args: Args) -> Result<()> {
     let folds: Vec<usize> = if args.ensemble {
-        (0..5).collect()
+        (0..data::FOLDS).collect()
     } else {
         vec![args.val_fold]
     };

@@ -2,7 +2,6 @@
 //! softened by a temperature, and the student's soft cross-entropy against them.
 
 use burn::prelude::*;
-use burn::tensor::activation::log_softmax;
 use serde::{Deserialize, Serialize};
 
 /// How much of the loss comes from the teacher, and at what temperature.
@@ -56,29 +55,17 @@ impl Soft {
     }
 }
 
-/// Mean over the rows with a target of `T² · Σ_k −target_k · log softmax(logits / T)_k`; rows
-/// without one count for nothing. `T²` keeps the gradient's scale independent of `T`.
+/// Mean over the rows with a target of `T² · Σ_k −target_k · log softmax(logits / T)_k`
+/// ([`crate::loss::soft_cross_entropy`] with every such row weighing the same); rows without one
+/// count for nothing.
 pub fn soft_cross_entropy(
     logits: Tensor<2>,
     targets: &[Option<&[f32]>],
     temperature: f64,
     device: &Device,
 ) -> Tensor<1> {
-    let [n, width] = logits.dims();
-    let mut values = vec![0f32; n * width];
-    let mut known = 0usize;
-    for (i, t) in targets.iter().enumerate() {
-        if let Some(t) = t {
-            values[i * width..(i + 1) * width].copy_from_slice(t);
-            known += 1;
-        }
-    }
-    let target = Tensor::<2>::from_data(TensorData::new(values, [n, width]), device);
-    let log_p = log_softmax(logits.div_scalar(temperature), 1);
-    (target * log_p)
-        .sum()
-        .neg()
-        .mul_scalar(temperature * temperature / known.max(1) as f64)
+    let rows: Vec<Option<(&[f32], f32)>> = targets.iter().map(|t| t.map(|t| (t, 1.0))).collect();
+    crate::loss::soft_cross_entropy(logits, &rows, temperature, device)
 }
 
 #[cfg(test)]
