@@ -345,7 +345,8 @@ fn finetuning_runs_on_flex_and_on_wgpu() {
             // A soup of the model with itself is the model, calibrated the same on the same fold.
             let best = kept.path().join("best.bpk");
             let souped =
-                sosrisk::finetune::soup_of(&encoder, splits, &cfg, &[best.clone(), best], &device).unwrap();
+                sosrisk::finetune::soup_of(&encoder, splits.clone(), &cfg, &[best.clone(), best], &device)
+                    .unwrap();
             assert_eq!(souped.report.binary_threshold, run.report.binary_threshold);
             let (a, b) = (
                 run.classifier.predict(&texts).unwrap(),
@@ -366,6 +367,31 @@ fn finetuning_runs_on_flex_and_on_wgpu() {
             .unwrap()
             .predict(&texts)
             .unwrap();
+        if name == "flex" {
+            // A saved model directory joins a soup as its quantised weights read back: with its
+            // own checkpoint it makes a model half a quantisation step from either.
+            let members = [out.path().to_path_buf(), kept.path().join("best.bpk")];
+            let souped =
+                sosrisk::finetune::soup_of(&encoder, splits.clone(), &cfg, &members, &device).unwrap();
+            let diff = sosrisk::web::backend::largest_difference(
+                &reloaded,
+                &souped.classifier.predict(&texts).unwrap(),
+            );
+            assert!(
+                diff < 0.05,
+                "soup of a saved model and its checkpoint: largest difference {diff}"
+            );
+            // A model of another architecture is refused by name.
+            let ngram = std::path::PathBuf::from("models/char-ngram");
+            let err = sosrisk::finetune::soup_of(&encoder, splits.clone(), &cfg, &[ngram], &device)
+                .err()
+                .expect("an n-gram model is no soup member")
+                .to_string();
+            assert!(
+                err.contains("models/char-ngram") && err.contains("not a fine-tuned encoder"),
+                "{err}"
+            );
+        }
         for (a, b) in here.iter().zip(&reloaded) {
             let sum: f32 = a.level_probs.iter().sum();
             assert!(

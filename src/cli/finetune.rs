@@ -145,8 +145,9 @@ pub struct Args {
     /// Continue from the checkpoint, if there is one.
     #[arg(long)]
     pub resume: bool,
-    /// Train nothing: average these checkpoints (`best.bpk` of runs fine-tuned from --encoder)
-    /// into one model, calibrated and scored on --val-fold like a trained one.
+    /// Train nothing: average these checkpoints (`best.bpk` of runs fine-tuned from --encoder) or
+    /// saved model directories (e.g. models/e5) into one model, calibrated and scored on
+    /// --val-fold like a trained one.
     #[arg(long, conflicts_with_all = ["final_from", "resume"])]
     pub soup_of: Vec<PathBuf>,
 }
@@ -545,14 +546,19 @@ pub fn train_one(
     Ok((saved, scores))
 }
 
-/// A soup member for the model card: its checkpoint and, when it sits in a run directory
-/// written by `cv`, that run's settings.
-fn soup_member(checkpoint: &Path) -> Value {
-    let settings = super::cv::run_of_checkpoint(checkpoint)
+/// A soup member for the model card: a saved model directory and how it was trained (its own
+/// card's record), or a checkpoint and, when it sits in a run directory written by `cv`, that
+/// run's settings.
+fn soup_member(member: &Path) -> Value {
+    if member.is_dir() {
+        let training = artifact::read_manifest(member).ok().map(|m| m.training);
+        return json!({ "model": member.display().to_string(), "training": training });
+    }
+    let settings = super::cv::run_of_checkpoint(member)
         .map(super::cv::settings_path)
         .and_then(|f| std::fs::read_to_string(f).ok())
         .and_then(|s| serde_json::from_str::<Value>(&s).ok());
-    json!({ "checkpoint": checkpoint.display().to_string(), "run_settings": settings })
+    json!({ "checkpoint": member.display().to_string(), "run_settings": settings })
 }
 
 /// The saved (quantised) model's scores: on the validation posts, the test posts and the watch
@@ -690,6 +696,10 @@ mod tests {
         // As deep as a fold's checkpoint but not one: no settings are borrowed from above it.
         let elsewhere = dir.path().join("run/fold-3/model/best.bpk");
         assert_eq!(soup_member(&elsewhere)["run_settings"], Value::Null);
+        // A saved model directory (a shipped model) carries its own card's training record.
+        let shipped = Path::new("models/char-ngram");
+        assert_eq!(soup_member(shipped)["model"], "models/char-ngram");
+        assert!(soup_member(shipped)["training"]["settings"].is_object());
     }
 
     #[test]

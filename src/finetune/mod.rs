@@ -696,9 +696,9 @@ pub fn finetune(
 }
 
 /// Instead of training: the uniform weight soup of `members` (checkpoints of models fine-tuned
-/// from this encoder, [`soup::soup`]), calibrated and thresholded on `splits.val` as a trained
-/// model is. Members validated on the same fold never saw it, so the soup is fairly validated
-/// there too (the recipe soups of Wortsman et al.: one start, different settings).
+/// from this encoder, or saved model directories such as a shipped model: [`soup::member`];
+/// [`soup::soup`]), calibrated and thresholded on `splits.val` as a trained model is. Members
+/// validated on the same fold never saw it, so the soup is fairly validated there too (the recipe soups of Wortsman et al.: one start, different settings).
 pub fn soup_of(
     encoder_dir: &Path,
     splits: Splits,
@@ -717,7 +717,7 @@ pub fn soup_of(
     let template = BertClassifier::new(bert.init(device), bert.hidden, 0.0, device);
     let models = members
         .iter()
-        .map(|m| load_checkpoint(m, template.clone()))
+        .map(|m| soup::member(m, template.clone(), &bert, device))
         .collect::<Result<Vec<_>, _>>()?;
     if models.is_empty() {
         return Err(FinetuneError::Setup("a soup needs at least one member".into()));

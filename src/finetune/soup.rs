@@ -3,8 +3,14 @@
 //! small learning rate stay close enough that their average is itself a good model, and it costs
 //! one model's size and speed where an ensemble costs all of them.
 
+use std::path::Path;
+
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
+
+use super::FinetuneError;
+use crate::infer::Network;
+use crate::model::bert::{BertClassifier, BertConfig};
 
 /// Every float parameter of a module, in visiting order (the same for the same architecture).
 #[derive(Default)]
@@ -65,6 +71,32 @@ pub fn soup<M: Module + Clone>(models: &[M]) -> M {
     first.map(&mut Replace {
         values: mean.into_iter(),
     })
+}
+
+/// A soup member: a run's checkpoint file (`best.bpk`), read into `template`'s structure, or a
+/// saved model directory fine-tuned from the same encoder (`encoder`'s shape), whose quantised
+/// weights are read back as floats. A shipped model can so join a soup after the checkpoints it
+/// was made from are gone.
+pub fn member(
+    path: &Path,
+    template: BertClassifier,
+    encoder: &BertConfig,
+    device: &Device,
+) -> Result<BertClassifier, FinetuneError> {
+    if !path.is_dir() {
+        return super::load_checkpoint(path, template);
+    }
+    let refused = |why: String| FinetuneError::Setup(format!("soup member {}: {why}", path.display()));
+    let classifier = crate::artifact::load(path, device).map_err(|e| refused(e.to_string()))?;
+    match classifier.network() {
+        Network::Encoder { model, spec, .. } if spec.encoder == *encoder => Ok((**model).clone()),
+        Network::Encoder { .. } => Err(refused(
+            "fine-tuned from an encoder of another shape than --encoder".into(),
+        )),
+        _ => Err(refused(
+            "not a fine-tuned encoder (a model of another architecture)".into(),
+        )),
+    }
 }
 
 #[cfg(test)]
