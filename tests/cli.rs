@@ -22,6 +22,13 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Runs a command that must succeed and print one JSON value (`--json`), and parses it.
+fn json(args: &[&str]) -> serde_json::Value {
+    let o = sosrisk(args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_str(&stdout(&o)).unwrap()
+}
+
 /// A small model trained once for all tests in this file.
 fn fixture() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
     static FIXTURE: OnceLock<(tempfile::TempDir, PathBuf, PathBuf)> = OnceLock::new();
@@ -94,7 +101,7 @@ fn train_writes_a_complete_model_directory() {
 #[test]
 fn eval_json_has_the_documented_keys_and_learns_the_synthetic_task() {
     let (_, data, model) = fixture();
-    let o = sosrisk(&[
+    let report = json(&[
         "eval",
         "--model",
         model.to_str().unwrap(),
@@ -104,8 +111,6 @@ fn eval_json_has_the_documented_keys_and_learns_the_synthetic_task() {
         "test",
         "--json",
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     for key in [
         "n",
         "binary_f1",
@@ -162,7 +167,7 @@ fn eval_without_binary_column_reports_null_binary_scores_and_writes_a_report() {
     let data = dir.path().join("levels_only.csv");
     std::fs::write(&data, "id,text,level\n1,今天上班好累,1\n2,已经准备好药了,9\n").unwrap();
     let report_dir = dir.path().join("report");
-    let o = sosrisk(&[
+    let report = json(&[
         "eval",
         "--model",
         model.to_str().unwrap(),
@@ -172,8 +177,6 @@ fn eval_without_binary_column_reports_null_binary_scores_and_writes_a_report() {
         "--report",
         report_dir.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert!(report["binary_f1"].is_null() && report["binary_accuracy"].is_null());
     for file in ["report.md", "report.json", "confusion.svg", "per_class_f1.svg"] {
         assert!(report_dir.join(file).is_file(), "missing {file}");
@@ -314,9 +317,7 @@ fn bom_and_crlf_files_are_read() {
         "bom.csv",
         "\u{feff}id,text,level\r\n1,今天上班好累,1\r\n2,已经准备好药了,9\r\n".as_bytes(),
     );
-    let o = sosrisk(&["eval", "--model", model.to_str().unwrap(), "--data", &f, "--json"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let report = json(&["eval", "--model", model.to_str().unwrap(), "--data", &f, "--json"]);
     assert_eq!(report["n"], 2);
 }
 
@@ -586,7 +587,7 @@ fn eval_reports_screening_rates_per_group() {
         "id,group,risk,text\na-1,plain,flag,我已经写好遗书了\na-2,plain,flag,今天不想说话\nb-1,food,none,新开的面馆很好吃\n",
     )
     .unwrap();
-    let o = sosrisk(&[
+    let v = json(&[
         "eval",
         "--model",
         model.to_str().unwrap(),
@@ -594,8 +595,6 @@ fn eval_reports_screening_rates_per_group() {
         set.to_str().unwrap(),
         "--json",
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let groups = v["screening"].as_array().unwrap();
     let names: Vec<&str> = groups.iter().map(|g| g["group"].as_str().unwrap()).collect();
     assert_eq!(names, ["plain", "food", "all"]);
@@ -611,7 +610,7 @@ fn eval_reports_screening_rates_per_group() {
         "id,text,level,binary,source,split\nr-1,这个杯子质量不错,0,0,review,test\nn-1,今天全市气温回升,0,0,news,test\nn-2,明天有雨,0,0,news,train\n",
     )
     .unwrap();
-    let o = sosrisk(&[
+    let v = json(&[
         "eval",
         "--model",
         model.to_str().unwrap(),
@@ -621,8 +620,6 @@ fn eval_reports_screening_rates_per_group() {
         "test",
         "--json",
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["scores"]["n"].as_u64().or(v["n"].as_u64()), Some(2), "{v}");
     let groups = v["screening"].as_array().unwrap();
     assert_eq!(groups[0]["group"], "review");
@@ -636,7 +633,7 @@ fn eval_reports_screening_rates_per_group() {
 fn eval_reports_operating_points_on_a_fold() {
     let (_, data, model) = fixture();
     let (m, d) = (model.to_str().unwrap(), data.to_str().unwrap());
-    let o = sosrisk(&[
+    let v = json(&[
         "eval",
         "--model",
         m,
@@ -648,8 +645,6 @@ fn eval_reports_operating_points_on_a_fold() {
         "0.9,0,0.5",
         "--json",
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     // 300 synthetic rows: every fifth is test, the rest spread over folds 0–3 by id.
     assert_eq!(v["scores"]["n"].as_u64().or(v["n"].as_u64()), Some(60), "{v}");
     let points = v["operating_points"].as_array().unwrap();
@@ -733,9 +728,7 @@ fn predict_and_eval_read_workbooks_and_excel_encodings() {
     let gbk_path = dir.path().join("gbk.csv");
     std::fs::write(&gbk_path, &gbk).unwrap();
     let scores = |path: &str| {
-        let o = sosrisk(&["eval", "--model", model, "--data", path, "--json"]);
-        assert!(o.status.success(), "{}", stderr(&o));
-        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let v = json(&["eval", "--model", model, "--data", path, "--json"]);
         (v["binary_f1"].clone(), v["level_weighted_f1"].clone())
     };
     assert_eq!(scores(data.to_str().unwrap()), scores(gbk_path.to_str().unwrap()));
