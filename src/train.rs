@@ -7,14 +7,13 @@ use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamWConfig, GradientsParams, SgdConfig};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
-
-use crate::loss::weighted_cross_entropy;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{AugmentedPost, Post};
 use crate::infer::{Architecture, Classifier, Manifest, Network, Prediction};
 use crate::labels::{HIGH_RISK, N_LEVELS};
+use crate::loss::weighted_cross_entropy;
 use crate::metrics::Scores;
 use crate::model::{Ensemble, Logits, NgramModel, NgramModelConfig};
 use crate::tokenize::{CharTokenizer, NGRAM_ORDERS, PAD_ID, UNK_ID};

@@ -698,7 +698,8 @@ pub fn finetune(
 /// Instead of training: the uniform weight soup of `members` (checkpoints of models fine-tuned
 /// from this encoder, or saved model directories such as a shipped model: [`soup::member`];
 /// [`soup::soup`]), calibrated and thresholded on `splits.val` as a trained model is. Members
-/// validated on the same fold never saw it, so the soup is fairly validated there too (the recipe soups of Wortsman et al.: one start, different settings).
+/// validated on the same fold never saw it, so the soup is fairly validated there too (the
+/// recipe soups of Wortsman et al.: one start, different settings).
 pub fn soup_of(
     encoder_dir: &Path,
     splits: Splits,
