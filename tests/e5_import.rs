@@ -348,6 +348,39 @@ fn finetuning_runs_on_flex_and_on_wgpu() {
                 sosrisk::finetune::soup_of(&encoder, splits.clone(), &cfg, &[best.clone(), best], &device)
                     .unwrap();
             assert_eq!(souped.report.binary_threshold, run.report.binary_threshold);
+            // With weight averaging from the first epoch, each epoch validates the mean so far,
+            // and the run keeps it beside the model it trains.
+            let averaging = sosrisk::finetune::FinetuneConfig {
+                epochs: 2,
+                average_from: 1,
+                ..cfg.clone()
+            };
+            let dir = tempfile::tempdir().unwrap();
+            let checkpoints = sosrisk::finetune::Checkpoints {
+                dir: dir.path(),
+                resume: false,
+            };
+            let averaged = sosrisk::finetune::finetune(
+                &encoder,
+                splits.clone(),
+                &averaging,
+                &device,
+                Some(checkpoints),
+                false,
+            )
+            .unwrap();
+            let counts: Vec<Option<usize>> = averaged.report.epochs.iter().map(|e| e.averaged).collect();
+            assert_eq!(counts, [Some(1), Some(2)]);
+            assert!(dir.path().join("average.bpk").is_file() && dir.path().join("last.bpk").is_file());
+            let too_late = sosrisk::finetune::FinetuneConfig {
+                average_from: 3,
+                ..averaging
+            };
+            let err = sosrisk::finetune::finetune(&encoder, splits.clone(), &too_late, &device, None, false)
+                .err()
+                .expect("averaging after the last epoch is refused")
+                .to_string();
+            assert!(err.contains("never average"), "{err}");
             let (a, b) = (
                 run.classifier.predict(&texts).unwrap(),
                 souped.classifier.predict(&texts).unwrap(),

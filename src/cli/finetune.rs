@@ -45,6 +45,11 @@ pub struct Recipe {
     /// label, so that a level off by one is a near miss; 0 is off (one-hot). Typical: 0.5–1.
     #[arg(long, default_value_t = 0.0, value_parser = width)]
     pub ordinal_sigma: f64,
+    /// Stochastic weight averaging: from this epoch on (1-based) the model validated, kept and
+    /// saved is the mean of the weights at the end of this and every later epoch so far; 0 is
+    /// off. E.g. 6 of 10 epochs averages the last five.
+    #[arg(long, default_value_t = 0)]
+    pub average_from: usize,
     /// Ordinary texts (level 0, low risk) to learn from: the train split of this CSV.
     #[arg(long, default_value = DEFAULT_EVERYDAY)]
     pub everyday: PathBuf,
@@ -184,6 +189,7 @@ pub fn config(common: &Common, recipe: &Recipe) -> FinetuneConfig {
         group_by_length: recipe.group_by_length,
         layer_decay: recipe.layer_decay,
         ordinal_sigma: recipe.ordinal_sigma,
+        average_from: recipe.average_from,
         pool_per_batch: pools,
         pool_weight: recipe.pool_weight,
         distill: recipe.teacher.as_ref().map(|_| Distill {
@@ -649,7 +655,14 @@ mod tests {
     #[derive(Parser)]
     struct Cli {
         #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
         recipe: Recipe,
+    }
+
+    fn settings(args: &[&str]) -> FinetuneConfig {
+        let cli = Cli::parse_from(std::iter::once("finetune").chain(args.iter().copied()));
+        config(&cli.common, &cli.recipe)
     }
 
     fn recipe(args: &[&str]) -> Recipe {
@@ -680,6 +693,14 @@ mod tests {
             ..FinetuneConfig::default()
         };
         assert_eq!(serde_json::to_value(on).unwrap()["layer_decay"], 0.9);
+    }
+
+    #[test]
+    fn weight_averaging_reaches_the_settings_only_when_on() {
+        assert_eq!(settings(&["--average-from", "6"]).average_from, 6);
+        let off = settings(&[]);
+        assert_eq!(off.average_from, 0);
+        assert!(serde_json::to_value(off).unwrap().get("average_from").is_none());
     }
 
     #[test]

@@ -22,10 +22,14 @@ pub(super) struct CheckpointState {
     /// Each extra pool's sampler (see `pools.rs`); empty without pools.
     #[serde(default)]
     pub pools: Vec<super::pools::PoolState>,
+    /// How many epochs' weights `average.bpk` is the mean of (0: not averaging yet).
+    #[serde(default)]
+    pub averaged: usize,
 }
 
 /// Where a run keeps its per-epoch checkpoint: `state.json`, `last.bpk` (the model being
-/// trained) and `best.bpk` (the best epoch so far). Adam's moment estimates are not kept: a
+/// trained), `best.bpk` (the best epoch so far) and, when averaging, `average.bpk` (the mean of
+/// the epochs averaged so far). Adam's moment estimates are not kept: a
 /// resumed run re-estimates them, which costs a few steps of a slightly noisier update.
 pub struct Checkpoints<'a> {
     pub dir: &'a Path,
@@ -82,12 +86,27 @@ impl Checkpoints<'_> {
         Ok(Some(saved))
     }
 
-    /// Writes the model after this epoch, the best one when this epoch is the best, and the state.
-    pub(super) fn write(&self, state: &CheckpointState, model: &BertClassifier) -> Result<(), FinetuneError> {
+    /// The mean of the epochs averaged so far.
+    pub(super) fn average(&self) -> PathBuf {
+        self.dir.join("average.bpk")
+    }
+
+    /// Writes the model being trained after this epoch, the epoch's validated model (`valid`:
+    /// the same, or the average) as the best when this epoch is the best and as the average
+    /// when averaging, and the state.
+    pub(super) fn write(
+        &self,
+        state: &CheckpointState,
+        trained: &BertClassifier,
+        valid: &BertClassifier,
+    ) -> Result<(), FinetuneError> {
         std::fs::create_dir_all(self.dir).map_err(|e| checkpoint_error(self.dir.into(), e.to_string()))?;
-        save_module(self.dir.join("last.bpk"), model)?;
+        save_module(self.dir.join("last.bpk"), trained)?;
         if state.best_epoch == state.epoch {
-            save_module(Self::best_in(self.dir), model)?;
+            save_module(Self::best_in(self.dir), valid)?;
+        }
+        if state.averaged > 0 {
+            save_module(self.average(), valid)?;
         }
         let path = self.dir.join("state.json");
         let json = serde_json::to_vec_pretty(state).expect("state serialises");

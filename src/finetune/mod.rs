@@ -1,14 +1,16 @@
 //! Fine-tuning an imported encoder (`sosrisk import`) with the two heads: AdamW with linear
 //! warm-up and decay (the heads at their own, higher rate), extra pools of texts in every batch
 //! (ordinary texts, generated posts), optional distillation from a teacher's probabilities,
-//! early stopping on the validation fold, a checkpoint after every epoch (so a stopped run
-//! resumes), then temperature scaling and the binary threshold fitted on the validation fold.
+//! early stopping on the validation fold, optionally the running mean of the late epochs'
+//! weights as the model (stochastic weight averaging: [`average`]), a checkpoint after every
+//! epoch (so a stopped run resumes), then temperature scaling and the binary threshold fitted on the validation fold.
 //! The result is a [`Classifier`] that saves as a model directory.
 //!
 //! The spine is [`finetune`]: set up ([`Run::start`], which resumes), then per epoch
-//! [`Run::train_epoch`], [`Run::validate`] and [`Run::checkpoint`], then [`pack`] (calibrate, pick
+//! [`Run::train_epoch`], [`Run::validate`] and [`Checkpoints`], then [`pack`] (calibrate, pick
 //! the threshold, build the classifier).
 
+mod average;
 mod calibration;
 mod checkpoint;
 pub mod distill;
@@ -39,6 +41,7 @@ use crate::model::Logits;
 use crate::model::bert::{self, BertClassifier};
 use crate::tokenize::PieceTokenizer;
 use crate::train::{Example, LossWeights, Rng, best_threshold, scalar};
+use average::WeightMean;
 use calibration::calibrate;
 use checkpoint::CheckpointState;
 use pools::PoolState;
@@ -101,16 +104,21 @@ pub struct FinetuneConfig {
     pub layer_decay: f64,
     /// The level head's soft ordinal target width ([`crate::ordinal`]); 0 is the one-hot label.
     /// Absent from the settings at 0, likewise.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub ordinal_sigma: f64,
+    /// From this epoch on (1-based), the model validated, kept and saved is the mean of the
+    /// weights at the end of this and every later epoch so far ([`average`]); 0 is off.
+    /// Absent from the settings at 0, likewise.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub average_from: usize,
 }
 
 fn is_one(x: &f64) -> bool {
     *x == 1.0
 }
 
-fn is_zero(x: &f64) -> bool {
-    *x == 0.0
+fn is_default<T: Default + PartialEq>(x: &T) -> bool {
+    *x == T::default()
 }
 
 /// Each head's temperature (level, binary) and the binary threshold.
@@ -141,6 +149,7 @@ impl Default for FinetuneConfig {
             group_by_length: false,
             layer_decay: 1.0,
             ordinal_sigma: 0.0,
+            average_from: 0,
         }
     }
 }
@@ -155,6 +164,9 @@ pub struct EpochLog {
     /// Share of [`Splits::watch`] flagged (high risk or level ≥ 4), if there is a watch set.
     pub watch_flagged: Option<f64>,
     pub seconds: f64,
+    /// How many epochs' weights the validated model is the mean of, when averaging.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub averaged: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -364,6 +376,8 @@ struct Run<'a> {
     pool_weights: LossWeights,
     state: CheckpointState,
     best: Option<BertClassifier>,
+    /// The epochs' weights from `average_from` on.
+    average: WeightMean,
     total_steps: usize,
     ad: Device,
     device: &'a Device,
@@ -383,6 +397,12 @@ impl<'a> Run<'a> {
                 "{} extra pools but {} per-batch counts",
                 rows.pools.len(),
                 cfg.pool_per_batch.len()
+            )));
+        }
+        if cfg.average_from > cfg.epochs {
+            return Err(FinetuneError::Setup(format!(
+                "averaging from epoch {} of a run of {} epochs would never average",
+                cfg.average_from, cfg.epochs
             )));
         }
         let ad = device.clone().autodiff();
@@ -427,8 +447,10 @@ impl<'a> Run<'a> {
                     .enumerate()
                     .map(|(k, p)| PoolState::new(p.len(), cfg.seed, k as u64 + 1))
                     .collect(),
+                averaged: 0,
             },
             best: None,
+            average: WeightMean::default(),
             total_steps: (steps_per_epoch * cfg.epochs).max(1),
             ad,
             device,
@@ -439,6 +461,10 @@ impl<'a> Run<'a> {
             run.model = checkpoint::load_module(ck.dir.join("last.bpk"), run.model)?;
             run.best =
                 Some(checkpoint::load_module(Checkpoints::best_in(ck.dir), run.model.clone())?.valid());
+            if saved.averaged > 0 {
+                let mean = checkpoint::load_module(ck.average(), run.model.clone())?.valid();
+                run.average = WeightMean::resume(&mean, saved.averaged);
+            }
             run.state = saved;
             eprintln!(
                 "resuming after epoch {} (best so far: epoch {})",
@@ -577,11 +603,28 @@ impl<'a> Run<'a> {
         total / seen.max(1) as f64
     }
 
-    /// Scores the epoch on the validation fold (and the watch set), and keeps it if it is the
-    /// best: the highest mean of binary F1 and level weighted F1. Without a validation fold
-    /// every epoch is the best so far (the run trains all its epochs).
-    fn validate(&mut self, train_loss: f64, seconds: f64, bar: &ProgressBar) -> BertClassifier {
-        let valid = self.model.valid();
+    /// Scores the epoch's model on the validation fold (and the watch set), and keeps it if it
+    /// is the best: the highest mean of binary F1 and level weighted F1. Without a validation
+    /// fold every epoch is the best so far (the run trains all its epochs). The epoch's model is
+    /// the weights being trained, or from `average_from` on their mean over the epochs since;
+    /// returns both (the first is what training resumes from).
+    fn validate(
+        &mut self,
+        train_loss: f64,
+        seconds: f64,
+        bar: &ProgressBar,
+    ) -> (BertClassifier, BertClassifier) {
+        let trained = self.model.valid();
+        let epoch = self.state.epoch + 1;
+        let averaging = self.cfg.average_from > 0 && epoch >= self.cfg.average_from;
+        let valid = if averaging {
+            self.average.add(&trained);
+            self.state.averaged = self.average.count();
+            self.average.model(trained.clone())
+        } else {
+            trained.clone()
+        };
+        let averaged = averaging.then_some(self.state.averaged);
         let validation = (!self.rows.val.is_empty()).then(|| {
             let val_logits = match &self.frozen {
                 Some(f) => f.val_logits(&valid, self.device),
@@ -591,14 +634,14 @@ impl<'a> Run<'a> {
         });
         let watch_flagged = (!self.rows.watch.is_empty())
             .then(|| flagged_share(&logits(&valid, &self.rows.watch, self.device)));
-        let epoch = self.state.epoch + 1;
         let key = validation.as_ref().map_or(epoch as f64, |v| {
             (v.binary_f1.unwrap_or(0.0) + v.level_weighted_f1) / 2.0
         });
         // Printed even without a terminal (the bar is then hidden): a long run's only sign of life.
         bar.suspend(|| {
             eprintln!(
-                "epoch {epoch}: loss {train_loss:.3}{}{} ({seconds:.0} s)",
+                "epoch {epoch}{}: loss {train_loss:.3}{}{} ({seconds:.0} s)",
+                averaged.map_or(String::new(), |n| format!(" (mean of the last {n} epochs)")),
                 validation.as_ref().map_or(String::new(), |v| format!(
                     ", validation binary F1 {:.4}, level weighted F1 {:.4}",
                     v.binary_f1.unwrap_or(f64::NAN),
@@ -616,6 +659,7 @@ impl<'a> Run<'a> {
             validation,
             watch_flagged,
             seconds,
+            averaged,
         });
         self.state.epoch = epoch;
         if key > self.state.best_key {
@@ -623,7 +667,7 @@ impl<'a> Run<'a> {
             self.state.best_epoch = epoch;
             self.best = Some(valid.clone());
         }
-        valid
+        (trained, valid)
     }
 }
 
@@ -677,9 +721,9 @@ pub fn finetune(
     while run.should_continue() {
         let started = Instant::now();
         let train_loss = run.train_epoch(&bar);
-        let valid = run.validate(train_loss, started.elapsed().as_secs_f64(), &bar);
+        let (trained, valid) = run.validate(train_loss, started.elapsed().as_secs_f64(), &bar);
         if let Some(ck) = &checkpoints {
-            ck.write(&run.state, &valid)?;
+            ck.write(&run.state, &trained, &valid)?;
         }
     }
     bar.finish_and_clear();

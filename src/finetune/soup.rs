@@ -5,72 +5,19 @@
 
 use std::path::Path;
 
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::module::Module;
 use burn::prelude::*;
 
 use super::FinetuneError;
+use super::average::WeightMean;
 use crate::infer::Network;
 use crate::model::bert::{BertClassifier, BertConfig};
 
-/// Every float parameter of a module, in visiting order (the same for the same architecture).
-#[derive(Default)]
-struct Collect(Vec<Vec<f32>>);
-
-impl ModuleVisitor for Collect {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let values = param
-            .val()
-            .into_data()
-            .convert::<f32>()
-            .try_into_vec::<f32>()
-            .expect("f32");
-        self.0.push(values);
-    }
-}
-
-/// Replaces each float parameter, in visiting order, by the given values (same shape).
-struct Replace {
-    values: std::vec::IntoIter<Vec<f32>>,
-}
-
-impl ModuleMapper for Replace {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let values = self.values.next().expect("one value per parameter");
-        param.map(|t| {
-            let shape = t.shape();
-            Tensor::from_data(TensorData::new(values, shape), &t.device())
-        })
-    }
-}
-
 /// The uniform soup of `models` (at least one), built on the first one's structure.
 pub fn soup<M: Module + Clone>(models: &[M]) -> M {
-    let first = models.first().expect("a soup of no models").clone();
-    let mut sum: Option<Vec<Vec<f32>>> = None;
-    for m in models {
-        let mut c = Collect::default();
-        m.visit(&mut c);
-        match &mut sum {
-            None => sum = Some(c.0),
-            Some(sum) => {
-                assert_eq!(sum.len(), c.0.len(), "models of one architecture");
-                for (s, v) in sum.iter_mut().zip(c.0) {
-                    for (a, b) in s.iter_mut().zip(v) {
-                        *a += b;
-                    }
-                }
-            }
-        }
-    }
-    let n = models.len() as f32;
-    let mean: Vec<Vec<f32>> = sum
-        .expect("at least one model")
-        .into_iter()
-        .map(|v| v.into_iter().map(|x| x / n).collect())
-        .collect();
-    first.map(&mut Replace {
-        values: mean.into_iter(),
-    })
+    let mut mean = WeightMean::default();
+    models.iter().for_each(|m| mean.add(m));
+    mean.model(models.first().expect("a soup of no models").clone())
 }
 
 /// A soup member: a run's checkpoint file (`best.bpk`), read into `template`'s structure, or a
