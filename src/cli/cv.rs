@@ -89,7 +89,7 @@ fn ngram_cv(args: &Args) -> Result<()> {
         "augment": format!("{:?}", common.input.augment).to_lowercase(),
         "data_sha256": data::file_sha256(&common.input.data)?,
     });
-    print_mean_table(&summary, "validation (5 folds)");
+    print_mean_table(&summary, &format!("validation ({FOLDS} folds)"));
     if let Some(out) = &args.out {
         std::fs::write(out, serde_json::to_string_pretty(&summary)? + "\n")
             .with_context(|| format!("writing {}", out.display()))?;
@@ -98,7 +98,7 @@ fn ngram_cv(args: &Args) -> Result<()> {
 }
 
 fn print_mean_table(summary: &Value, first: &str) {
-    println!("\nmetric                   {first:<22} test (5 fold models)");
+    println!("\nmetric                   {first:<22} test ({FOLDS} fold models)");
     for key in Scores::METRICS {
         let cell = |part: &str| {
             let m = &summary[part][key];
@@ -409,8 +409,9 @@ fn summarise_encoder(args: &Args, ds: &data::Dataset, done: &[FoldDone]) -> Resu
         args.runs.join("summary.json"),
         serde_json::to_string_pretty(&summary)? + "\n",
     )?;
+    let posts: usize = done.iter().map(|d| d.oof.len()).sum();
     println!(
-        "out-of-fold, all 999 posts (each fold model's own threshold): {}",
+        "out-of-fold, all {posts} posts (each fold model's own threshold): {}",
         one_line(&oof.own)
     );
     println!(
@@ -482,13 +483,16 @@ fn soup(args: &Args, ds: &data::Dataset, protocol: &FinalProtocol, members_oof: 
         .then(|| predict_all(&saved, &pools.watch).map(|p| flagged(&p)))
         .transpose()?;
     if let Some(t) = &test {
-        println!("soup of the 5 fold models, test: {}", one_line(t));
+        println!("soup of the {FOLDS} fold models, test: {}", one_line(t));
     }
     let metrics = json!({ "test": test, "members_oof": members_oof, "watch_flagged": watch });
     let card = artifact::model_card(
         &saved.manifest,
         &saved.manifest.training,
-        ("out-of-fold (its 5 members, 999 posts)", members_oof),
+        (
+            &format!("out-of-fold (its {FOLDS} members, {} posts)", members_oof.n),
+            members_oof,
+        ),
         test.as_ref(),
     );
     artifact::write_reports(&out, &metrics, &card)?;
