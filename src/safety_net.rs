@@ -253,6 +253,40 @@ const ENTRIES: &[Entry] = &[
             "这个世界，再见",
         ],
     ),
+    // Farewell and self-harm phrases added 2026-12-07, written from how such posts are
+    // commonly phrased before reading any text of the robustness sets' farewell and self-harm
+    // groups (only their flagged counts were known: those two groups held every explicit miss).
+    // Left out because ordinary text uses them (the last three after hits in the everyday pool's
+    // news and reviews): 替我照顾好 (a trip), 我先走一步 (a party), 大家再见 (a livestream), 谢谢你们这些年 (a job left), 最后一条微博 (New Year's Eve),
+    // 我的葬礼 (a joke), 天堂见 (a pet mourned), 撞墙 / 打自己 / 掐自己 (frustration, a dream),
+    // 永别 without 了 (news of a death), 划了一道 / 划了一刀 and 刀片 with 划 (an accident).
+    entry(
+        Kind::Farewell,
+        &[
+            "别为我难过",
+            "不要为我难过",
+            "别为我伤心",
+            "不要为我伤心",
+            "别为我哭",
+            "不要为我哭",
+            "这辈子就到这",
+            "这一生就到这",
+            "我的人生就到这",
+            "最后看一眼这个世界",
+            "最后再看一眼这个世界",
+            "看这个世界最后一眼",
+            "我的后事",
+            "交代后事",
+            "身后事",
+            "来生再见",
+            "下辈子再做",
+        ],
+    ),
+    Entry {
+        // 骨灰级: "die-hard" (a fan).
+        not_before: &["级"],
+        ..entry(Kind::Farewell, &["我的骨灰"])
+    },
     entry(
         Kind::SelfHarm,
         &[
@@ -271,8 +305,40 @@ const ENTRIES: &[Entry] = &[
             "烫自己",
             "划伤自己",
             "割伤自己",
+            // Added 2026-12-07, likewise (see the farewell entry above).
+            "伤害我自己",
+            "弄伤自己",
+            "抓伤自己",
+            "划手臂",
+            "割手臂",
+            "划胳膊",
+            "割胳膊",
+            "划大腿",
+            "割大腿",
+            "划了手腕",
+            "割了手腕",
+            "划破手腕",
+            "割破手腕",
+            "痛才能让我",
+            "疼才能让我",
         ],
     ),
+    Entry {
+        // A scratch on a car, a phone or a finger while cooking is no wound of one's own making.
+        with: &["胳膊", "手臂", "大腿", "手腕", "血"],
+        unless: &["车", "手机", "屏幕", "不小心", "切菜"],
+        ..entry(
+            Kind::SelfHarm,
+            &[
+                "又划了",
+                "划了几道",
+                "划了好几道",
+                "割了几道",
+                "划了好几刀",
+                "割了好几刀",
+            ],
+        )
+    },
 ];
 
 fn has_any(hay: &str, needles: &[&str]) -> bool {
@@ -331,6 +397,10 @@ mod tests {
             ("等你读到这段话，我已经不在了", "我已经不在了", Kind::Farewell),
             ("门窗都封好了，今晚烧炭", "烧炭", Kind::Method),
             ("我这种人就该去死吧", "去死", Kind::Wish),
+            ("不要为我难过，我只是去了一个不疼的地方", "不要为我难过", Kind::Farewell),
+            ("我的后事不用办，一切从简", "我的后事", Kind::Farewell),
+            ("昨晚又划了好几道，胳膊上都是血", "又划了", Kind::SelfHarm),
+            ("只有痛才能让我觉得自己还活着", "痛才能让我", Kind::SelfHarm),
         ] {
             let hit = find(text).unwrap_or_else(|| panic!("missed: {text}"));
             assert_eq!((hit.phrase.as_str(), hit.kind), (phrase, kind), "{text}");
@@ -359,6 +429,9 @@ mod tests {
             "希望这种病毒早日从世界上消失",
             "去死吧你，这破网速",
             "露营烤肉，烧炭生火花了半小时",
+            "我是这个乐队的骨灰级粉丝",
+            "切菜的时候不小心划了几道口子，流了点血",
+            "新车又被划了好几道，手臂那么长，气死了",
         ] {
             assert_eq!(find(text), None, "{text}");
         }
