@@ -56,6 +56,17 @@ pub fn soft_cross_entropy(
         .mul_scalar(temperature * temperature / known)
 }
 
+/// R-Drop's consistency term (Liang et al., 2021): the mean over rows of the symmetric
+/// Kullback–Leibler divergence ½ (KL(p‖q) + KL(q‖p)) = ½ Σ_k (p_k − q_k)(log p_k − log q_k)
+/// between the softmaxes of two passes' logits over the same rows.
+pub fn symmetric_kl(a: Tensor<2>, b: Tensor<2>) -> Tensor<1> {
+    let [n, _] = a.dims();
+    let (log_p, log_q) = (log_softmax(a, 1), log_softmax(b, 1));
+    ((log_p.clone().exp() - log_q.clone().exp()) * (log_p - log_q))
+        .sum()
+        .mul_scalar(0.5 / n.max(1) as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,6 +78,32 @@ mod tests {
     fn logits(device: &Device) -> Tensor<2> {
         let raw: Vec<f32> = (0..9).map(|i| ((i * 5) % 7) as f32 - 3.0).collect();
         Tensor::<2>::from_data(TensorData::new(raw, [3, 3]), device)
+    }
+
+    #[test]
+    fn the_symmetric_divergence_is_zero_for_one_distribution_and_matches_its_definition() {
+        let device = Device::flex();
+        assert!(value(symmetric_kl(logits(&device), logits(&device))).abs() < 1e-6);
+        let other = logits(&device).mul_scalar(0.5).add_scalar(0.25);
+        let got = value(symmetric_kl(logits(&device), other.clone()));
+        let rows = |t: Tensor<2>| {
+            let v = t.into_data().try_into_vec::<f32>().expect("f32");
+            v.chunks(3)
+                .map(|r| {
+                    let z: f32 = r.iter().map(|x| x.exp()).sum();
+                    r.iter().map(|x| x.exp() / z).collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>()
+        };
+        let (p, q) = (rows(logits(&device)), rows(other));
+        let kl = |p: &[f32], q: &[f32]| p.iter().zip(q).map(|(a, b)| a * (a / b).ln()).sum::<f32>();
+        let want = p
+            .iter()
+            .zip(&q)
+            .map(|(p, q)| (kl(p, q) + kl(q, p)) / 2.0)
+            .sum::<f32>()
+            / 3.0;
+        assert!(want > 0.01 && (got - want).abs() < 1e-5, "{got} against {want}");
     }
 
     #[test]

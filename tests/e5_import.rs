@@ -372,6 +372,17 @@ fn finetuning_runs_on_flex_and_on_wgpu() {
             let counts: Vec<Option<usize>> = averaged.report.epochs.iter().map(|e| e.averaged).collect();
             assert_eq!(counts, [Some(1), Some(2)]);
             assert!(dir.path().join("average.bpk").is_file() && dir.path().join("last.bpk").is_file());
+            // R-Drop with dropout in the encoder: two passes per batch, a finite loss.
+            let rdrop = sosrisk::finetune::FinetuneConfig {
+                dropout: 0.1,
+                encoder_dropout: 0.1,
+                rdrop: 1.0,
+                ..cfg.clone()
+            };
+            let twice =
+                sosrisk::finetune::finetune(&encoder, splits.clone(), &rdrop, &device, None, false).unwrap();
+            let loss = twice.report.epochs[0].train_loss;
+            assert!(loss.is_finite() && loss > 0.0, "R-Drop: loss {loss}");
             let too_late = sosrisk::finetune::FinetuneConfig {
                 average_from: 3,
                 ..averaging

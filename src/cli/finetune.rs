@@ -50,6 +50,15 @@ pub struct Recipe {
     /// off. E.g. 6 of 10 epochs averages the last five.
     #[arg(long, default_value_t = 0)]
     pub average_from: usize,
+    /// Hidden-state dropout inside the encoder (BERT's usual 0.1; the imported encoder trains
+    /// without it by default). --dropout is the heads'.
+    #[arg(long, default_value_t = 0.0, value_parser = probability)]
+    pub encoder_dropout: f64,
+    /// R-Drop: each batch runs twice under different dropout masks, and the two passes'
+    /// symmetric KL divergence, weighted this much, joins their mean loss (typical: 0.5–5; needs
+    /// dropout; doubles the compute per step); 0 is off.
+    #[arg(long, default_value_t = 0.0)]
+    pub rdrop: f64,
     /// Ordinary texts (level 0, low risk) to learn from: the train split of this CSV.
     #[arg(long, default_value = DEFAULT_EVERYDAY)]
     pub everyday: PathBuf,
@@ -164,6 +173,13 @@ fn decay_factor(s: &str) -> Result<f64, String> {
     }
 }
 
+fn probability(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if (0.0..1.0).contains(&x) => Ok(x),
+        _ => Err(format!("expected a probability from 0 to below 1, got {s:?}")),
+    }
+}
+
 fn width(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(x) if (0.0..=10.0).contains(&x) => Ok(x),
@@ -190,6 +206,8 @@ pub fn config(common: &Common, recipe: &Recipe) -> FinetuneConfig {
         layer_decay: recipe.layer_decay,
         ordinal_sigma: recipe.ordinal_sigma,
         average_from: recipe.average_from,
+        encoder_dropout: recipe.encoder_dropout,
+        rdrop: recipe.rdrop,
         pool_per_batch: pools,
         pool_weight: recipe.pool_weight,
         distill: recipe.teacher.as_ref().map(|_| Distill {
@@ -696,11 +714,14 @@ mod tests {
     }
 
     #[test]
-    fn weight_averaging_reaches_the_settings_only_when_on() {
-        assert_eq!(settings(&["--average-from", "6"]).average_from, 6);
-        let off = settings(&[]);
-        assert_eq!(off.average_from, 0);
-        assert!(serde_json::to_value(off).unwrap().get("average_from").is_none());
+    fn averaging_and_dropout_options_reach_the_settings_only_when_on() {
+        let on = settings(&["--average-from", "6", "--encoder-dropout", "0.1", "--rdrop", "1"]);
+        assert_eq!((on.average_from, on.encoder_dropout, on.rdrop), (6, 0.1, 1.0));
+        let off = serde_json::to_value(settings(&[])).unwrap();
+        for key in ["average_from", "encoder_dropout", "rdrop"] {
+            assert!(off.get(key).is_none(), "{key}");
+        }
+        assert!(Cli::try_parse_from(["finetune", "--encoder-dropout", "1"]).is_err());
     }
 
     #[test]

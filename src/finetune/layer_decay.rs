@@ -30,17 +30,13 @@ pub(super) fn grads_by_depth(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::bert::BertConfig;
+    use crate::model::bert::tiny_config;
     use burn::prelude::*;
 
     #[test]
     fn each_depth_gets_its_own_gradients_and_rate() {
         let device = Device::flex().autodiff();
-        let config = BertConfig::new(20)
-            .with_hidden(8)
-            .with_layers(3)
-            .with_heads(2)
-            .with_intermediate(16);
+        let config = tiny_config(3);
         let encoder = config.init(&device);
         let ids = Tensor::<2, Int>::from_data(TensorData::new(vec![3i64, 4, 5, 6], [1, 4]), &device);
         let mask = Tensor::<2>::ones([1, 4], &device);

@@ -112,6 +112,15 @@ pub struct FinetuneConfig {
     /// Absent from the settings at 0, likewise.
     #[serde(default, skip_serializing_if = "is_default")]
     pub average_from: usize,
+    /// Hidden-state dropout inside the encoder ([`crate::model::bert::BertEncoder::with_dropout`]); the heads'
+    /// is [`Self::dropout`]. Absent from the settings at 0, likewise.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub encoder_dropout: f64,
+    /// R-Drop: every batch runs twice (two dropout masks), and the symmetric KL divergence
+    /// between the two passes' distributions, this many times, joins the mean of their losses
+    /// ([`crate::loss::symmetric_kl`]); 0 is off. Twice the compute per step.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub rdrop: f64,
 }
 
 fn is_one(x: &f64) -> bool {
@@ -151,6 +160,8 @@ impl Default for FinetuneConfig {
             layer_decay: 1.0,
             ordinal_sigma: 0.0,
             average_from: 0,
+            encoder_dropout: 0.0,
+            rdrop: 0.0,
         }
     }
 }

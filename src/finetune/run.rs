@@ -60,7 +60,10 @@ impl<'a> Run<'a> {
         }
         let ad = device.clone().autodiff();
         ad.seed(cfg.seed);
-        let encoder = bert.init(&ad).load_record(record);
+        let encoder = bert
+            .init(&ad)
+            .load_record(record)
+            .with_dropout(cfg.encoder_dropout);
         let encoder = if cfg.freeze_encoder {
             encoder.no_grad()
         } else {
@@ -181,10 +184,30 @@ impl<'a> Run<'a> {
         hard.mul_scalar(1.0 - d.alpha) + soft.mul_scalar(d.alpha)
     }
 
+    /// The loss of `indices` of `split`: one pass, or with R-Drop two (one batch of both, each
+    /// row under its own dropout masks), their mean loss plus the divergence between them.
+    fn batch_loss(&self, split: Split, indices: &[usize], weights: &LossWeights) -> Tensor<1> {
+        let rows: Vec<&Row> = indices.iter().map(|&i| split.row(self.rows, i)).collect();
+        if self.cfg.rdrop == 0.0 {
+            return self.loss(self.forward(split, indices), &rows, weights);
+        }
+        let n = indices.len();
+        let twice: Vec<usize> = indices.iter().chain(indices).copied().collect();
+        let both = self.forward(split, &twice);
+        let half = |t: &Tensor<2>, k: usize| t.clone().narrow(0, k * n, n);
+        let [a, b] = [0, 1].map(|k| Logits {
+            level: half(&both.level, k),
+            binary: half(&both.binary, k),
+        });
+        let divergence = crate::loss::symmetric_kl(a.level.clone(), b.level.clone())
+            + crate::loss::symmetric_kl(a.binary.clone(), b.binary.clone());
+        (self.loss(a, &rows, weights) + self.loss(b, &rows, weights)).mul_scalar(0.5)
+            + divergence.mul_scalar(self.cfg.rdrop)
+    }
+
     /// One optimiser step on a batch of posts (plus each pool's share); returns the posts' loss.
     fn step(&mut self, chunk: &[usize]) -> f64 {
-        let rows: Vec<&Row> = chunk.iter().map(|&i| &self.rows.train[i]).collect();
-        let posts = self.loss(self.forward(Split::Train, chunk), &rows, &self.weights);
+        let posts = self.batch_loss(Split::Train, chunk, &self.weights);
         let posts_value = scalar(posts.clone());
         let mut loss = posts;
         for k in 0..self.rows.pools.len() {
@@ -192,12 +215,7 @@ impl<'a> Run<'a> {
             if picked.is_empty() {
                 continue;
             }
-            let pool_rows: Vec<&Row> = picked.iter().map(|&i| &self.rows.pools[k][i]).collect();
-            let pool_loss = self.loss(
-                self.forward(Split::Pool(k), &picked),
-                &pool_rows,
-                &self.pool_weights,
-            );
+            let pool_loss = self.batch_loss(Split::Pool(k), &picked, &self.pool_weights);
             loss = loss + pool_loss.mul_scalar(self.cfg.pool_weight);
         }
         let mut grads = loss.backward();

@@ -53,6 +53,7 @@ impl BertConfig {
             position_embeddings: EmbeddingConfig::new(self.max_positions, self.hidden).init(device),
             token_type_embeddings: EmbeddingConfig::new(self.type_vocab_size, self.hidden).init(device),
             embeddings_layer_norm: ln(),
+            dropout: DropoutConfig::new(0.0).init(),
             layers: (0..self.layers)
                 .map(|_| BertLayer {
                     query: linear(self.hidden, self.hidden),
@@ -63,6 +64,7 @@ impl BertConfig {
                     intermediate: linear(self.hidden, self.intermediate),
                     output: linear(self.intermediate, self.hidden),
                     output_layer_norm: ln(),
+                    dropout: DropoutConfig::new(0.0).init(),
                     heads: self.heads,
                 })
                 .collect(),
@@ -80,6 +82,9 @@ pub struct BertLayer {
     intermediate: Linear,
     output: Linear,
     output_layer_norm: LayerNorm,
+    /// On each sub-layer's output before its residual sum, as BERT trains (off unless
+    /// [`BertEncoder::with_dropout`]; a no-op outside training).
+    dropout: Dropout,
     heads: usize,
 }
 
@@ -100,8 +105,10 @@ impl BertLayer {
             .reshape([b, t, h]);
         let x = self
             .attention_layer_norm
-            .forward(x + linear(&self.attention_output, context));
-        let y = linear(&self.output, gelu(linear(&self.intermediate, x.clone())));
+            .forward(x + self.dropout.forward(linear(&self.attention_output, context)));
+        let y = self
+            .dropout
+            .forward(linear(&self.output, gelu(linear(&self.intermediate, x.clone()))));
         self.output_layer_norm.forward(x + y)
     }
 }
@@ -112,6 +119,8 @@ pub struct BertEncoder {
     position_embeddings: Embedding,
     token_type_embeddings: Embedding,
     embeddings_layer_norm: LayerNorm,
+    /// On the embeddings' output (see [`BertLayer`]'s).
+    dropout: Dropout,
     layers: Vec<BertLayer>,
 }
 
@@ -125,6 +134,17 @@ impl BertEncoder {
             self.token_type_embeddings.clone(),
             self.embeddings_layer_norm.clone(),
         )
+    }
+
+    /// The encoder with hidden-state dropout `p` on the embeddings and on every sub-layer's
+    /// output, as BERT was pretrained and is usually fine-tuned (attention probabilities are left
+    /// undropped: burn's fused attention op has no dropout). Imported encoders come with none.
+    pub fn with_dropout(mut self, p: f64) -> Self {
+        self.dropout = DropoutConfig::new(p).init();
+        for layer in &mut self.layers {
+            layer.dropout = DropoutConfig::new(p).init();
+        }
+        self
     }
 
     /// The transformer layers, from the input up.
@@ -155,7 +175,7 @@ impl BertEncoder {
         let x = self.word_embeddings.forward(ids)
             + self.position_embeddings.forward(positions)
             + self.token_type_embeddings.forward(types);
-        let mut x = self.embeddings_layer_norm.forward(x);
+        let mut x = self.dropout.forward(self.embeddings_layer_norm.forward(x));
         // Expanded (a view, no copy) to the scores' full shape: flex's attention broadcasts a
         // mask over heads, but burn's generic one (autodiff, wgpu) hands it to `mask_fill` as is.
         let heads = self.layers.first().map_or(1, |l| l.heads);
@@ -418,19 +438,51 @@ impl BertEncoder {
     }
 }
 
+/// A small encoder's shape for tests: 16 wide, 4 heads, a vocabulary of 30.
+#[cfg(test)]
+pub(crate) fn tiny_config(layers: usize) -> BertConfig {
+    BertConfig::new(30)
+        .with_hidden(16)
+        .with_layers(layers)
+        .with_heads(4)
+        .with_intermediate(32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    fn encoder_dropout_acts_in_training_only() {
+        let device = Device::flex();
+        device.seed(5);
+        let ad = device.clone().autodiff();
+        let model = tiny_config(2).init(&ad).with_dropout(0.5);
+        let pooled = |m: &BertEncoder, d: &Device| {
+            let ids = Tensor::<2, Int>::from_data(TensorData::new(vec![0i64, 5, 7, 2], [1, 4]), d);
+            let mask = Tensor::<2>::ones([1, 4], d);
+            m.pooled(ids, mask).into_data().try_into_vec::<f32>().unwrap()
+        };
+        assert_ne!(
+            pooled(&model, &ad),
+            pooled(&model, &ad),
+            "two training passes, two masks"
+        );
+        let valid = model.valid();
+        assert_eq!(pooled(&valid, &device), pooled(&valid, &device));
+        let plain = tiny_config(2).init(&device);
+        assert_eq!(
+            pooled(&plain, &device),
+            pooled(&plain.clone().with_dropout(0.5), &device),
+            "outside training the encoder is the same with or without dropout"
+        );
+    }
+
+    #[test]
     fn padding_does_not_change_the_pooled_vector() {
         let device = Device::flex();
         device.seed(3);
-        let cfg = BertConfig::new(30)
-            .with_hidden(16)
-            .with_layers(2)
-            .with_heads(4)
-            .with_intermediate(32);
+        let cfg = tiny_config(2);
         let model = cfg.init(&device);
         let ids = |v: Vec<i64>, t| Tensor::<2, Int>::from_data(TensorData::new(v, [1, t]), &device);
         let mask = |v: Vec<f32>, t| Tensor::<2>::from_data(TensorData::new(v, [1, t]), &device);
@@ -451,11 +503,7 @@ mod tests {
     fn the_tap_is_the_pooled_vector_of_the_first_layers() {
         let device = Device::flex();
         device.seed(4);
-        let cfg = BertConfig::new(30)
-            .with_hidden(16)
-            .with_layers(3)
-            .with_heads(4)
-            .with_intermediate(32);
+        let cfg = tiny_config(3);
         let model = cfg.init(&device);
         let ids = || Tensor::<2, Int>::from_data(TensorData::new(vec![0i64, 5, 7, 2, 9, 1], [2, 3]), &device);
         let mask =
