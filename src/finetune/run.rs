@@ -312,7 +312,10 @@ impl<'a> Run<'a> {
         bar.suspend(|| {
             eprintln!(
                 "epoch {epoch}{}: loss {train_loss:.3}{}{} ({seconds:.0} s)",
-                averaged.map_or(String::new(), |n| format!(" (mean of the last {n} epochs)")),
+                averaged.map_or(String::new(), |n| format!(
+                    " (weights averaged over epochs {}–{epoch})",
+                    epoch + 1 - n
+                )),
                 validation.as_ref().map_or(String::new(), |v| format!(
                     ", validation binary F1 {:.4}, level weighted F1 {:.4}",
                     v.binary_f1.unwrap_or(f64::NAN),
