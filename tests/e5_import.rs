@@ -372,6 +372,25 @@ fn finetuning_runs_on_flex_and_on_wgpu() {
             let counts: Vec<Option<usize>> = averaged.report.epochs.iter().map(|e| e.averaged).collect();
             assert_eq!(counts, [Some(1), Some(2)]);
             assert!(dir.path().join("average.bpk").is_file() && dir.path().join("last.bpk").is_file());
+            // Resumed after its last epoch, the run reads its mean back and keeps the same model.
+            let resumed = sosrisk::finetune::finetune(
+                &encoder,
+                splits.clone(),
+                &averaging,
+                &device,
+                Some(sosrisk::finetune::Checkpoints {
+                    dir: dir.path(),
+                    resume: true,
+                }),
+                false,
+            )
+            .unwrap();
+            assert_eq!(resumed.report.best_epoch, averaged.report.best_epoch);
+            let diff = sosrisk::web::backend::largest_difference(
+                &averaged.classifier.predict(&texts).unwrap(),
+                &resumed.classifier.predict(&texts).unwrap(),
+            );
+            assert!(diff < 1e-6, "resumed averaged run: largest difference {diff}");
             // R-Drop with dropout in the encoder: two passes per batch, a finite loss.
             let rdrop = sosrisk::finetune::FinetuneConfig {
                 dropout: 0.1,

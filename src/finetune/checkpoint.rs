@@ -22,15 +22,13 @@ pub(super) struct CheckpointState {
     /// Each extra pool's sampler (see `pools.rs`); empty without pools.
     #[serde(default)]
     pub pools: Vec<super::pools::PoolState>,
-    /// How many epochs' weights `average.bpk` is the mean of (0: not averaging yet).
-    #[serde(default)]
-    pub averaged: usize,
 }
 
 /// Where a run keeps its per-epoch checkpoint: `state.json`, `last.bpk` (the model being
 /// trained), `best.bpk` (the best epoch so far) and, when averaging, `average.bpk` (the mean of
-/// the epochs averaged so far). Adam's moment estimates are not kept: a
-/// resumed run re-estimates them, which costs a few steps of a slightly noisier update.
+/// the epochs averaged so far; how many follows from the settings and the epoch). Adam's moment
+/// estimates are not kept: a resumed run re-estimates them, which costs a few steps of a
+/// slightly noisier update.
 pub struct Checkpoints<'a> {
     pub dir: &'a Path,
     pub resume: bool,
@@ -105,7 +103,7 @@ impl Checkpoints<'_> {
         if state.best_epoch == state.epoch {
             save_module(Self::best_in(self.dir), valid)?;
         }
-        if state.averaged > 0 {
+        if state.settings.averaged_epochs(state.epoch).is_some() {
             save_module(self.average(), valid)?;
         }
         let path = self.dir.join("state.json");

@@ -112,8 +112,9 @@ pub struct FinetuneConfig {
     /// Absent from the settings at 0, likewise.
     #[serde(default, skip_serializing_if = "is_default")]
     pub average_from: usize,
-    /// Hidden-state dropout inside the encoder ([`crate::model::bert::BertEncoder::with_dropout`]); the heads'
-    /// is [`Self::dropout`]. Absent from the settings at 0, likewise.
+    /// Hidden-state dropout inside the encoder
+    /// ([`crate::model::bert::BertEncoder::with_dropout`]); the heads' is [`Self::dropout`].
+    /// Absent from the settings at 0, likewise.
     #[serde(default, skip_serializing_if = "is_default")]
     pub encoder_dropout: f64,
     /// R-Drop: every batch runs twice (two dropout masks), and the symmetric KL divergence
@@ -121,6 +122,14 @@ pub struct FinetuneConfig {
     /// ([`crate::loss::symmetric_kl`]); 0 is off. Twice the compute per step.
     #[serde(default, skip_serializing_if = "is_default")]
     pub rdrop: f64,
+}
+
+impl FinetuneConfig {
+    /// With weight averaging, how many epochs' weights the model validated after `epoch`
+    /// (1-based) is the mean of: the one source for the run, its checkpoint and its resumption.
+    pub(crate) fn averaged_epochs(&self, epoch: usize) -> Option<usize> {
+        (self.average_from > 0 && epoch >= self.average_from).then(|| epoch + 1 - self.average_from)
+    }
 }
 
 fn is_one(x: &f64) -> bool {

@@ -103,7 +103,6 @@ impl<'a> Run<'a> {
                     .enumerate()
                     .map(|(k, p)| PoolState::new(p.len(), cfg.seed, k as u64 + 1))
                     .collect(),
-                averaged: 0,
             },
             best: None,
             average: WeightMean::default(),
@@ -117,9 +116,9 @@ impl<'a> Run<'a> {
             run.model = checkpoint::load_module(ck.dir.join("last.bpk"), run.model)?;
             run.best =
                 Some(checkpoint::load_module(Checkpoints::best_in(ck.dir), run.model.clone())?.valid());
-            if saved.averaged > 0 {
+            if let Some(n) = cfg.averaged_epochs(saved.epoch) {
                 let mean = checkpoint::load_module(ck.average(), run.model.clone())?.valid();
-                run.average = WeightMean::resume(&mean, saved.averaged);
+                run.average = WeightMean::resume(&mean, n);
             }
             run.state = saved;
             eprintln!(
@@ -287,15 +286,14 @@ impl<'a> Run<'a> {
     ) -> (BertClassifier, BertClassifier) {
         let trained = self.model.valid();
         let epoch = self.state.epoch + 1;
-        let averaging = self.cfg.average_from > 0 && epoch >= self.cfg.average_from;
-        let valid = if averaging {
+        let averaged = self.cfg.averaged_epochs(epoch);
+        let valid = if averaged.is_some() {
             self.average.add(&trained);
-            self.state.averaged = self.average.count();
+            debug_assert_eq!(Some(self.average.count()), averaged);
             self.average.model(trained.clone())
         } else {
             trained.clone()
         };
-        let averaged = averaging.then_some(self.state.averaged);
         let validation = (!self.rows.val.is_empty()).then(|| {
             let val_logits = match &self.frozen {
                 Some(f) => f.val_logits(&valid, self.device),
