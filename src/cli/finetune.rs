@@ -527,26 +527,32 @@ pub fn train_one(
         sosrisk::finetune::soup_of(encoder, splits, &cfg, out.soup_of, &device)?
     };
     let report = &finetuned.report;
-    // A soup trains nothing: its settings are its members' (cfg's training fields would
-    // mislead a reader of the model card), read from their run directories where found.
-    let settings = if out.soup_of.is_empty() {
-        json!(cfg)
-    } else {
-        Value::Null
-    };
-    let training = json!({
-        "settings": settings,
+    let mut training = json!({
         "backend": common.backend.name(),
         "data": common.input.info(&val_fold.into_iter().collect::<Vec<_>>())?,
-        "everyday": (recipe.everyday_per_batch + recipe.everyday_hard_per_batch > 0)
-            .then(|| recipe.everyday.display().to_string()),
-        "teacher": recipe.teacher.as_ref().map(|t| t.display().to_string()),
-        "soup_of": out.soup_of.iter().map(|m| soup_member(m)).collect::<Vec<_>>(),
         "encoder": finetuned.classifier.manifest.training["encoder_source"],
-        "best_epoch": report.best_epoch,
         "quantisation": sosrisk::quant::DEFAULT_POLICY,
         "sosrisk_version": env!("CARGO_PKG_VERSION"),
     });
+    let record = training.as_object_mut().expect("a JSON object");
+    // A soup trains nothing: what trained it are its members' runs, recorded with each member.
+    // A training run's fields (settings, pools, teacher, best epoch) would describe the soup
+    // command itself and mislead a reader of the model card ("everyday": null on a model whose
+    // members learned from the everyday pool), so a soup's record has its members instead.
+    if out.soup_of.is_empty() {
+        let everyday = (recipe.everyday_per_batch + recipe.everyday_hard_per_batch > 0)
+            .then(|| recipe.everyday.display().to_string());
+        record.insert("settings".into(), json!(cfg));
+        record.insert("everyday".into(), json!(everyday));
+        record.insert(
+            "teacher".into(),
+            json!(recipe.teacher.as_ref().map(|t| t.display().to_string())),
+        );
+        record.insert("best_epoch".into(), json!(report.best_epoch));
+    } else {
+        let members: Vec<Value> = out.soup_of.iter().map(|m| soup_member(m)).collect();
+        record.insert("soup_of".into(), json!(members));
+    }
     artifact::save(out.model, &finetuned.classifier, training.clone())?;
     let saved = artifact::load(out.model, &device)?;
     let scores = score_saved(&saved, (&val_posts, ds, &pools.watch), report.best_epoch)?;
