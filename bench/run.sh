@@ -4,7 +4,9 @@
 # (bench/web/run.mjs), sizes, and accuracy next to the TF-IDF baseline and the paper.
 # Reads ../shared/data/sos1k at run time; prints and writes numbers only.
 #
-# Takes about 20–30 minutes on 2 cores. Run it on an otherwise idle machine: the figures are
+# Took 20–30 minutes on 2 cores before `sosrisk bench` counted kernels on wgpu; since then its
+# first step alone (e5 on wgpu/lavapipe with the kernel sweep) ran 44 minutes on an idle 2-core
+# machine without finishing (2026-12-07). Run it on an otherwise idle machine: the figures are
 # wall-clock times, and peers and sosrisk are timed one after another in the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
