@@ -114,7 +114,8 @@ impl Pools {
         })
     }
 
-    /// The pools the recipe takes rows of, in [`super::config`]'s order, each with its teacher targets.
+    /// The pools the recipe takes rows of, in [`super::config`]'s order, each with its teacher
+    /// targets.
     pub(super) fn in_order<'a>(
         &'a self,
         recipe: &Recipe,

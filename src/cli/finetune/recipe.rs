@@ -178,7 +178,7 @@ pub fn config(common: &Common, recipe: &Recipe) -> FinetuneConfig {
 }
 
 impl Recipe {
-    /// Rows per batch of each extra pool, in [`Pools::read`]'s order: ordinary texts, hard
+    /// Rows per batch of each extra pool, in [`super::Pools::read`]'s order: ordinary texts, hard
     /// ordinary texts, generated posts, generated posts without a suicidal wish.
     pub(super) fn per_batch(&self) -> [usize; 4] {
         [
