@@ -4,10 +4,14 @@
 # (bench/web/run.mjs), sizes, and accuracy next to the TF-IDF baseline and the paper.
 # Reads ../shared/data/sos1k at run time; prints and writes numbers only.
 #
-# Took 20–30 minutes on 2 cores before `sosrisk bench` counted kernels on wgpu; since then its
-# first step alone (e5 on wgpu/lavapipe with the kernel sweep) ran 44 minutes on an idle 2-core
-# machine without finishing (2026-12-07). Run it on an otherwise idle machine: the figures are
+# Takes about 45 minutes on 2 cores. Run it on an otherwise idle machine: the figures are
 # wall-clock times, and peers and sosrisk are timed one after another in the same run.
+#
+# e5 on wgpu counts kernels with the sweep at batch 1 only: on lavapipe (a CPU Vulkan driver,
+# ~2 GFLOP/s in e5's matmuls) each batch of 32 at 160 tokens takes about a minute, so the full
+# sweep (21 token lengths × batches 1, 7, 32) ran past 40 minutes. tests/kernels.rs sweeps e5's
+# shapes with one layer (every ninth length at batch 1; 8 to 160 tokens at batches 3, 7, 32);
+# the n-gram model is swept here at all three.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sosrisk/target}"
@@ -21,8 +25,15 @@ PY=$(bash bench/setup.sh)
 export BENCH_PYTHON="$PY" SOSRISK_BIN="$BIN"
 
 echo "== sosrisk natively: both models on flex and wgpu" >&2
-"$BIN" bench --model models/e5 --model models/char-ngram --backend flex --backend wgpu \
-  --data "$DATA" --json bench/out/sosrisk-native.json
+"$BIN" bench --model models/e5 --backend flex --backend wgpu --kernel-batches 1 \
+  --data "$DATA" --json bench/out/sosrisk-native-e5.json
+"$BIN" bench --model models/char-ngram --backend flex --backend wgpu \
+  --data "$DATA" --json bench/out/sosrisk-native-ngram.json
+"$PY" - <<'EOF'
+import json
+runs = [r for f in ("e5", "ngram") for r in json.load(open(f"bench/out/sosrisk-native-{f}.json"))["runs"]]
+json.dump({"runs": runs}, open("bench/out/sosrisk-native.json", "w"), indent=1)
+EOF
 
 echo "== peers: export, parity, sosrisk, onnxruntime, PyTorch, training epoch" >&2
 "$PY" bench/peers.py all --bin "$BIN" --data "$DATA"

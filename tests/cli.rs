@@ -537,6 +537,49 @@ fn bench_reports_speed_and_a_flat_ten_thousand_text_soak() {
     );
 }
 
+/// `sosrisk bench --kernel-batches` reaches the process that measures (each model and backend
+/// runs in a child of its own): the sweep runs at the batch sizes asked for, and given with no
+/// value there is no count. Each part's time is said on stderr as it ends.
+#[test]
+fn bench_counts_kernels_at_the_batch_sizes_asked_for() {
+    if !common::vulkan_driver() {
+        eprintln!("skipped: no Vulkan driver (apt-get install mesa-vulkan-drivers)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let texts = dir.path().join("texts.txt");
+    let lines: Vec<String> = common::synthetic_rows(4, 5).into_iter().map(|r| r.1).collect();
+    std::fs::write(&texts, lines.join("\n")).unwrap();
+    let model = common::crate_dir().join("models/char-ngram");
+    let measure = |kernel_batches: &[&str]| {
+        let json = dir.path().join("bench.json");
+        let mut args = vec![
+            "bench",
+            "--model",
+            model.to_str().unwrap(),
+            "--backend",
+            "wgpu",
+            "--file",
+            texts.to_str().unwrap(),
+            "--batch",
+            "1",
+            "--json",
+            json.to_str().unwrap(),
+            "--kernel-batches",
+        ];
+        args.extend(kernel_batches);
+        let o = sosrisk(&args);
+        assert!(o.status.success(), "bench failed: {}", stderr(&o));
+        assert!(stderr(&o).contains("first calls took"), "{}", stderr(&o));
+        let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        report["runs"][0]["kernels"].clone()
+    };
+    let counted = measure(&["1"]);
+    assert_eq!(counted["batch_sizes"], serde_json::json!([1]), "{counted}");
+    assert!(counted["warm_up"].as_u64().unwrap() > 0, "{counted}");
+    assert_eq!(measure(&[]), serde_json::Value::Null);
+}
+
 /// `sosrisk export` writes SafeTensors with PyTorch's names and layout (linear weights
 /// `[out, in]`), which the peer benchmarks load into PyTorch.
 #[test]

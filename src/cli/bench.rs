@@ -2,7 +2,8 @@
 //! memory is its own), then one table.
 
 use std::path::{Path, PathBuf};
-use std::process::Command as Process;
+use std::process::{Command as Process, Stdio};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
@@ -53,8 +54,8 @@ pub struct Args {
     pub train_phase: bool,
     /// On wgpu: count the distinct kernels the page's warm-up compiles, then those a sweep of
     /// every eighth token length up to the model's, at each of these batch sizes, compiles on top
-    /// (none is the aim: each is a shader compile mid-request). Empty: no count.
-    #[arg(long, value_delimiter = ',', default_values_t = [1, 7, 32])]
+    /// (none is the aim: each is a shader compile mid-request). Given with no value: no count.
+    #[arg(long, value_delimiter = ',', num_args = 0.., default_values_t = [1, 7, 32])]
     pub kernel_batches: Vec<usize>,
 }
 
@@ -93,14 +94,18 @@ fn training_examples(args: &Args, n: usize) -> Result<Vec<Example>> {
 fn measure_inference(args: &Args, model: &Path, backend: Backend) -> Result<Value> {
     let texts = texts(args)?;
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let mut phase = Phases::start(model, backend);
     let start = memory();
     let (clf, load) = bench::time_load(model, &backend.device(), 3)?;
     let loaded = memory();
+    phase.done("3 loads");
     // Before anything else runs on this classifier: first calls compile.
     let first_calls = bench::first_calls(&clf)?;
+    phase.done("first calls");
     let mut throughput = Vec::new();
     for &b in &args.batch {
         throughput.push(bench::time_batches(&clf, &refs, b)?);
+        phase.done(&format!("{} texts at batch {b}", refs.len()));
     }
     // The encoder's matmuls alone at these texts' mean length: how far below its time the
     // rest of the work could at best bring it on this backend.
@@ -119,15 +124,18 @@ fn measure_inference(args: &Args, model: &Path, backend: Backend) -> Result<Valu
         }
         _ => Vec::new(),
     };
+    phase.done("matmul floor");
     let kernels = match backend {
         Backend::Wgpu if !args.kernel_batches.is_empty() => Some(count_kernels(&clf, &args.kernel_batches)?),
         _ => None,
     };
+    phase.done("kernel count");
     let soak = if args.soak > 0 {
         Some(bench::soak(&clf, &refs, args.soak, (args.soak / 10).max(1))?)
     } else {
         None
     };
+    phase.done("soak");
     Ok(json!({
         "model": model.display().to_string(),
         "architecture": clf.manifest.architecture.name(),
@@ -141,6 +149,31 @@ fn measure_inference(args: &Args, model: &Path, backend: Backend) -> Result<Valu
         "soak": soak,
         "kernels": kernels,
     }))
+}
+
+/// Says on stderr how long each part of a measurement took, as it ends: on a software GPU
+/// (lavapipe) one part can take many minutes, and a silent child looks hung.
+struct Phases {
+    what: String,
+    since: Instant,
+}
+
+impl Phases {
+    fn start(model: &Path, backend: Backend) -> Self {
+        Self {
+            what: format!("{} on {}", model.display(), backend.name()),
+            since: Instant::now(),
+        }
+    }
+
+    fn done(&mut self, part: &str) {
+        eprintln!(
+            "  {}: {part} took {:.1} s",
+            self.what,
+            self.since.elapsed().as_secs_f64()
+        );
+        self.since = Instant::now();
+    }
 }
 
 /// The kernels of the page's warm-up and those a sweep of token lengths compiles on top.
@@ -243,13 +276,22 @@ fn child(exe: &Path, args: &Args, model: &Path, backend: Backend, train: bool) -
     cmd.args(["--texts", &args.texts.to_string()]);
     cmd.args(["--train-rows", &args.train_rows.to_string()]);
     cmd.args(["--soak", &args.soak.to_string()]);
-    let out = cmd.output().context("running a measurement")?;
+    cmd.arg("--kernel-batches");
+    if !args.kernel_batches.is_empty() {
+        let batches: Vec<String> = args.kernel_batches.iter().map(usize::to_string).collect();
+        cmd.arg(batches.join(","));
+    }
+    // The child's progress lines reach the user as they come; only its JSON is read.
+    let out = cmd
+        .stderr(Stdio::inherit())
+        .output()
+        .context("running a measurement")?;
     if !out.status.success() {
         bail!(
-            "measuring {} on {} failed: {}",
+            "measuring {} on {} failed ({}); its messages are above",
             model.display(),
             backend.name(),
-            String::from_utf8_lossy(&out.stderr).trim()
+            out.status
         );
     }
     serde_json::from_slice(&out.stdout).context("reading a measurement")
