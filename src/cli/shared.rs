@@ -1,7 +1,10 @@
 //! What the commands share: the backend choice, the data options, reading texts, and scoring a
 //! classifier on posts.
 
+use std::fmt::Display;
+use std::ops::RangeBounds;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use anyhow::{Context, Result};
 use burn::prelude::Device;
@@ -16,15 +19,22 @@ use sosrisk::train::{self, Example};
 pub const DEFAULT_DATA: &str = "../shared/data/sos1k/sos1k.csv";
 pub const DEFAULT_MODEL: &str = "models/char-ngram";
 
+/// Clap's parser for a number in `range`, so that a value out of it is refused before any work,
+/// saying what was `expected`.
+pub fn number_in<T, R>(range: R, expected: impl Display) -> impl Fn(&str) -> Result<T, String>
+where
+    T: FromStr + PartialOrd,
+    R: RangeBounds<T>,
+{
+    move |s| match s.parse::<T>() {
+        Ok(x) if range.contains(&x) => Ok(x),
+        _ => Err(format!("expected {expected}, got {s:?}")),
+    }
+}
+
 /// Clap's parser for a fold number, so that a fold outside the data is refused before any work.
 pub fn fold_number(s: &str) -> Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(f) if f < data::FOLDS => Ok(f),
-        _ => Err(format!(
-            "expected a fold from 0 to {}, got {s:?}",
-            data::FOLDS - 1
-        )),
-    }
+    number_in(0..data::FOLDS, format!("a fold from 0 to {}", data::FOLDS - 1))(s)
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -211,4 +221,30 @@ pub fn summarise(runs: &[Scores]) -> Value {
         out.insert(key.clone(), json!({ "mean": mean, "std": var.sqrt() }));
     }
     Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ops::Bound::{Excluded, Included};
+
+    use super::*;
+
+    #[test]
+    fn a_number_out_of_its_range_is_refused_saying_what_was_expected() {
+        let decay = number_in((Excluded(0.0), Included(1.0)), "a number above 0 and at most 1");
+        assert_eq!(decay("1"), Ok(1.0));
+        assert_eq!(decay("0.9"), Ok(0.9));
+        for bad in ["0", "1.5", "NaN", "", "x"] {
+            let err = decay(bad).unwrap_err();
+            assert_eq!(
+                err,
+                format!("expected a number above 0 and at most 1, got {bad:?}")
+            );
+        }
+        assert_eq!(fold_number("4"), Ok(4));
+        assert_eq!(
+            fold_number("5").unwrap_err(),
+            "expected a fold from 0 to 4, got \"5\""
+        );
+    }
 }

@@ -1,10 +1,12 @@
 //! The encoder recipe's options (`finetune` and `cv --encoder` share them) and the run
 //! settings they make.
 
+use std::ops::Bound::{Excluded, Included};
 use std::path::PathBuf;
 
 use sosrisk::finetune::{Distill, FinetuneConfig};
 
+use super::super::shared::number_in;
 use super::super::train::Common;
 
 pub const DEFAULT_EVERYDAY: &str = "../shared/data/everyday/everyday.csv";
@@ -125,24 +127,15 @@ impl LlmPool {
 }
 
 fn decay_factor(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(x) if x > 0.0 && x <= 1.0 => Ok(x),
-        _ => Err(format!("expected a number above 0 and at most 1, got {s:?}")),
-    }
+    number_in((Excluded(0.0), Included(1.0)), "a number above 0 and at most 1")(s)
 }
 
 fn probability(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(x) if (0.0..1.0).contains(&x) => Ok(x),
-        _ => Err(format!("expected a probability from 0 to below 1, got {s:?}")),
-    }
+    number_in(0.0..1.0, "a probability from 0 to below 1")(s)
 }
 
 fn width(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(x) if (0.0..=10.0).contains(&x) => Ok(x),
-        _ => Err(format!("expected a width in levels from 0 to 10, got {s:?}")),
-    }
+    number_in(0.0..=10.0, "a width in levels from 0 to 10")(s)
 }
 
 /// The settings of a run from the command line (encoder defaults where a flag is absent).
