@@ -97,13 +97,15 @@ def native_section(md: list[str]) -> None:
         floors = {m["batch"]: m["ms_per_text"] for m in r.get("matmul_floor", [])}
         for t in r["throughput"]:
             rows.append(
-                [r["architecture"], r["backend"], f(r["load"]["median_seconds"]), t["batch"], f(t["ms_per_text"]),
+                [r["architecture"], r["backend"], f(r["load"]["median_seconds"]), t["batch"], r.get("texts", "–"),
+                 f(t["ms_per_text"]),
                  f(floors.get(t["batch"])), f(t["texts_per_second"], 1), f(r["memory"]["end"]["peak_mib"], 0)]
             )
-    md += table(["model", "backend", "load (s)", "batch", "ms/text", "matmuls alone (ms/text)", "texts/s",
+    md += table(["model", "backend", "load (s)", "batch", "texts", "ms/text", "matmuls alone (ms/text)", "texts/s",
                  "peak memory (MiB)"], rows)
     md += ["", "`sosrisk bench` runs each model and backend in a process of its own (so peak memory is its own),",
-           "times one warm-up call apart, and reads the dataset's test texts in file order. \"Matmuls alone\"",
+           "times one warm-up call apart, and reads the dataset's test texts in file order (the first 32 for e5",
+           "on wgpu: on lavapipe, a CPU Vulkan driver, each takes seconds). \"Matmuls alone\"",
            "times only the encoder's dense matrix products (per layer: four attention projections, two",
            "feed-forward) at the texts' mean length, unpadded, each product timed with a small sum read back",
            "after it: no fusion of the other work brings sosrisk below it on that backend. Where the whole",

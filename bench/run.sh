@@ -4,11 +4,12 @@
 # (bench/web/run.mjs), sizes, and accuracy next to the TF-IDF baseline and the paper.
 # Reads ../shared/data/sos1k at run time; prints and writes numbers only.
 #
-# Takes about 45 minutes on 2 cores. Run it on an otherwise idle machine: the figures are
-# wall-clock times, and peers and sosrisk are timed one after another in the same run.
+# Run it on an otherwise idle machine: the figures are wall-clock times, and peers and sosrisk
+# are timed one after another in the same run. Each step's start and length go to stderr.
 #
-# e5 on wgpu counts kernels with the sweep at batch 1 only: on lavapipe (a CPU Vulkan driver,
-# ~2 GFLOP/s in e5's matmuls) each batch of 32 at 160 tokens takes about a minute, so the full
+# e5 on wgpu is timed on the first 32 texts and counts kernels with the sweep at batch 1 only:
+# on lavapipe (a CPU Vulkan driver, ~2 GFLOP/s in e5's matmuls) a text at batch 1 took ~4 s and
+# the four first calls (one of 32 posts) ~13 minutes on 2026-12-07, so 250 texts and the full
 # sweep (21 token lengths × batches 1, 7, 32) ran past 40 minutes. tests/kernels.rs sweeps e5's
 # shapes with one layer (every ninth length at batch 1; 8 to 160 tokens at batches 3, 7, 32);
 # the n-gram model is swept here at all three.
@@ -24,34 +25,39 @@ PY=$(bash bench/setup.sh)
 # The browser part (bench/web/run.mjs, prepare.py) uses the same interpreter and binary.
 export BENCH_PYTHON="$PY" SOSRISK_BIN="$BIN"
 
-echo "== sosrisk natively: both models on flex and wgpu" >&2
-"$BIN" bench --model models/e5 --backend flex --backend wgpu --kernel-batches 1 \
-  --data "$DATA" --json bench/out/sosrisk-native-e5.json
+SECONDS=0
+step() { echo "== [$(date -u +%H:%M:%S), ${SECONDS} s in] $*" >&2; }
+
+step "sosrisk natively: both models on flex and wgpu"
+"$BIN" bench --model models/e5 --backend flex \
+  --data "$DATA" --json bench/out/sosrisk-native-e5-flex.json
+"$BIN" bench --model models/e5 --backend wgpu --texts 32 --kernel-batches 1 \
+  --data "$DATA" --json bench/out/sosrisk-native-e5-wgpu.json
 "$BIN" bench --model models/char-ngram --backend flex --backend wgpu \
   --data "$DATA" --json bench/out/sosrisk-native-ngram.json
 "$PY" - <<'EOF'
 import json
-runs = [r for f in ("e5", "ngram") for r in json.load(open(f"bench/out/sosrisk-native-{f}.json"))["runs"]]
+runs = [r for f in ("e5-flex", "e5-wgpu", "ngram") for r in json.load(open(f"bench/out/sosrisk-native-{f}.json"))["runs"]]
 json.dump({"runs": runs}, open("bench/out/sosrisk-native.json", "w"), indent=1)
 EOF
 
-echo "== peers: export, parity, sosrisk, onnxruntime, PyTorch, training epoch" >&2
+step "peers: export, parity, sosrisk, onnxruntime, PyTorch, training epoch"
 "$PY" bench/peers.py all --bin "$BIN" --data "$DATA"
 
-echo "== browser: onnxruntime-web against the sosrisk page" >&2
+step "browser: onnxruntime-web against the sosrisk page"
 if [ ! -f dist/index.html ]; then
   PATH="$PWD/tests/web/node_modules/.bin:$PATH" trunk build --release --offline
 fi
 # SOSRISK_WEB_ARGS: e.g. --skip-gpu (WebGPU here is a software renderer and takes minutes).
 (cd bench/web && npm ci --no-audit --no-fund && node run.mjs ${SOSRISK_WEB_ARGS:-})
 
-echo "== first visit: CPU only, WebGPU auto, WebGPU forced (tests/web/backend.test.mjs)" >&2
+step "first visit: CPU only, WebGPU auto, WebGPU forced (tests/web/backend.test.mjs)"
 for m in char-ngram e5; do
   (cd tests/web && SOSRISK_WEB_MODEL=$m node --test --test-name-pattern="first visit" backend.test.mjs >&2)
   cp tests/web/artifacts/backend.json "bench/out/first-visit-$m.json"
 done
 
-echo "== accuracy on the test split" >&2
+step "accuracy on the test split"
 "$PY" - "$BIN" "$DATA" <<'EOF'
 import json, subprocess, sys
 bin, data = sys.argv[1], sys.argv[2]
@@ -72,3 +78,4 @@ json.dump(acc, open("bench/out/accuracy.json", "w"), indent=1)
 EOF
 
 "$PY" bench/results.py
+step "done"
