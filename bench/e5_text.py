@@ -13,6 +13,8 @@ from tokenizers import Tokenizer
 
 # XLM-R's <pad>; sosrisk pads with it and masks it out (src/model/bert.rs PAD_ID).
 PAD_ID = 1
+# Characters of a text read at most (src/windows.rs MAX_CHARS).
+MAX_CHARS = 20_000
 N_LEVELS = 11
 HIGH_RISK = 1
 
@@ -25,7 +27,8 @@ class Pieces:
 
 
 class PieceTokenizer:
-    """`tokenizer.json` plus e5's query prefix and sosrisk's truncation (`PieceTokenizer::encode`)."""
+    """`tokenizer.json` plus e5's query prefix, sosrisk's truncation (`PieceTokenizer::encode`) and
+    its windows for long texts (`PieceTokenizer::windows`)."""
 
     def __init__(self, path: Path, prefix: str, max_tokens: int):
         self.inner = Tokenizer.from_file(str(path))
@@ -47,6 +50,47 @@ class PieceTokenizer:
         # subtracting its length gives the same position either way.
         stop = max(enc.offsets[self.max_tokens - 2][1] - len(self.prefix), 0)
         return Pieces(ids, min(stop, len(text)), True)
+
+    def windows(self, text: str) -> list[tuple[int, int]]:
+        """`PieceTokenizer::windows` (src/tokenize.rs): the character spans `[start, end)` a text
+        (already bounded to MAX_CHARS) is read in. One span when its own pieces fit beside `<s>`,
+        `</s>` and the prefix's pieces; else windows of two pieces fewer (a window tokenized on its
+        own may split its edges differently and must still fit), every half window, the first
+        starting at the text's start and the last ending at its end (src/windows.rs)."""
+        if not text.strip():
+            raise ValueError("empty text")
+        enc = self.inner.encode(self.prefix + text, add_special_tokens=True)
+        p = len(self.prefix)
+        special = enc.special_tokens_mask
+        own = [(max(a - p, 0), b - p) for (a, b), s in zip(enc.offsets, special) if s == 0 and b > p]
+        prefix_tokens = sum(1 for s in special if s == 0) - len(own)
+        fits = max(self.max_tokens - 2 - prefix_tokens, 8)
+        if len(own) <= fits:
+            return [(0, len(text))]
+        spans = token_windows(len(own), fits - 2)
+        last = len(spans) - 1
+        return [(0 if k == 0 else own[a][0], len(text) if k == last else own[b - 1][1]) for k, (a, b) in enumerate(spans)]
+
+
+def token_windows(n: int, capacity: int) -> list[tuple[int, int]]:
+    """`windows::token_windows`: token ranges of `capacity` tokens over `n`, one when they fit,
+    else starting every half window, the last one ending at `n`."""
+    capacity = max(capacity, 1)
+    if n <= capacity:
+        return [(0, n)]
+    stride, start, out = max(capacity // 2, 1), 0, []
+    while start + capacity < n:
+        out.append((start, start + capacity))
+        start += stride
+    out.append((n - capacity, n))
+    return out
+
+
+def deciding_text(text: str, sosrisk: dict) -> str:
+    """The part of `text` that decided sosrisk's prediction for it (`predict --json`): the window
+    with the highest P(high risk) for a text read in windows, else the whole text."""
+    w = sosrisk.get("window")
+    return text[w["start"] : w["end"]] if w else text
 
 
 def batch_np(rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:

@@ -43,7 +43,7 @@ DEFAULT_BIN = os.environ.get("SOSRISK_BIN") or os.path.join(
 )
 
 # Synthetic texts for parity: everyday Chinese, mixed scripts, emoji, full-width and traditional
-# characters, odd whitespace, and one text long enough to be truncated at 160 tokens. Written for
+# characters, odd whitespace, and one text long enough to be read in windows. Written for
 # this harness; none comes from the dataset. (No newlines: `sosrisk predict --file` reads lines.)
 PARITY_TEXTS = [
     "今天天气不错，我们去公园散步吧。",
@@ -65,7 +65,8 @@ PARITY_TEXTS = [
     "Deadline is tomorrow and I haven't started yet 哈哈哈",
     "妈妈做的红烧肉是世界上最好吃的。",
     "天气预报说明天有雨，记得带伞。" * 3,
-    # ~300 tokens: exercises truncation to 159 pieces + </s>, and chars_used.
+    # ~300 tokens: read in overlapping windows of the model's length (src/windows.rs); the
+    # deciding window's result, chars_used and the windows' spans must match sosrisk's.
     "".join(f"第{i}天，我照常上班、下班、做饭、看书，然后睡觉。" for i in range(1, 31)),
 ]
 
@@ -298,35 +299,50 @@ def cmd_parity(args) -> None:
     text_file.write_text("\n".join(PARITY_TEXTS) + "\n", encoding="utf-8")
     native = run_json([args.bin, "predict", "--model", str(model_dir), "--json", "--file", str(text_file)])
     assert len(native) == len(PARITY_TEXTS), f"sosrisk gave {len(native)} predictions for {len(PARITY_TEXTS)} texts"
-    pieces = [tok.encode(t) for t in PARITY_TEXTS]
+    # Each text as sosrisk reads it: bounded, then whole or in windows (e5_text.PieceTokenizer.windows);
+    # a text's result is its window with the highest P(high risk).
+    bounded = [t[: e5_text.MAX_CHARS] for t in PARITY_TEXTS]
+    spans = [tok.windows(t) for t in bounded]
+    owner = [i for i, sp in enumerate(spans) for _ in sp]
+    pieces = [tok.encode(t if len(sp) == 1 else t[a:b]) for t, sp in zip(bounded, spans) for a, b in sp]
     with torch.inference_mode():
-        # One text per call, and all in one padded batch: padding must not change the result.
+        # One window per call, and all in one padded batch: padding must not change the result.
         single = [loaded.model(*tm.batch([pc.ids])) for pc in pieces]
         lv_b, bn_b = loaded.model(*tm.batch([pc.ids for pc in pieces]))
-    lv_1 = torch.cat([s[0] for s in single]).numpy()
-    bn_1 = torch.cat([s[1] for s in single]).numpy()
+    lv_w = torch.cat([s[0] for s in single]).numpy()
+    bn_w = torch.cat([s[1] for s in single]).numpy()
+    rows_of = [[k for k, o in enumerate(owner) if o == i] for i in range(len(bounded))]
+    decided = [rows[int(np.argmax(bn_w[rows, 1]))] for rows in rows_of]
+    lv_1, bn_1 = lv_w[decided], bn_w[decided]
     lv_n = np.array([n["level_probs"] for n in native], dtype=np.float32)
     hr_n = np.array([n["high_risk_prob"] for n in native], dtype=np.float32)
     per_text = []
-    for i, (pc, n) in enumerate(zip(pieces, native)):
+    for i, (t, sp, n) in enumerate(zip(PARITY_TEXTS, spans, native)):
+        pc = pieces[decided[i]]
+        whole = len(sp) == 1
+        read = {
+            "chars_used": pc.chars_used if whole else len(bounded[i]),
+            "truncated": (pc.truncated if whole else False) or len(t) > e5_text.MAX_CHARS,
+            "windows": None if whole else [list(x) for x in sp],
+        }
         per_text.append(
             {
                 "index": i,
                 "tokens": len(pc.ids),
-                "chars_used": [pc.chars_used, n["chars_used"]],
-                "truncated": [pc.truncated, n["truncated"]],
+                **{k: [v, n.get(k)] for k, v in read.items() if k != "windows"},
+                "windows": [read["windows"], [[w["start"], w["end"]] for w in n["windows"]] if n.get("windows") else None],
                 "max_abs_diff": float(max(np.abs(lv_1[i] - lv_n[i]).max(), abs(bn_1[i, 1] - hr_n[i]))),
             }
         )
     torch_vs_sosrisk = float(max(np.abs(lv_1 - lv_n).max(), np.abs(bn_1[:, 1] - hr_n).max()))
-    padding = float(max(np.abs(lv_1 - lv_b.numpy()).max(), np.abs(bn_1 - bn_b.numpy()).max()))
-    meta_ok = all(t["chars_used"][0] == t["chars_used"][1] and t["truncated"][0] == t["truncated"][1] for t in per_text)
+    padding = float(max(np.abs(lv_w - lv_b.numpy()).max(), np.abs(bn_w - bn_b.numpy()).max()))
+    meta_ok = all(t[k][0] == t[k][1] for t in per_text for k in ("chars_used", "truncated", "windows"))
     levels_ok = bool((lv_1.argmax(1) == np.array([n["level"] for n in native])).all())
-    truncated = sum(1 for pc in pieces if pc.truncated)
+    windowed = sum(1 for sp in spans if len(sp) > 1)
 
     # 2. onnxruntime fp32 and int8 vs PyTorch, on the synthetic texts (batched) and the test split.
     sess = {name: ort_session(p[name], args.threads) for name in ("onnx", "int8", "int8pc")}
-    ids, mask = e5_text.batch_np([pc.ids for pc in pieces])
+    ids, mask = e5_text.batch_np([pc.ids for pc in pieces])  # every window of every text
     synth = {}
     for name, s in sess.items():
         lv, bn = ort_probs(s, ids, mask)
@@ -368,10 +384,10 @@ def cmd_parity(args) -> None:
     report = {
         "tolerance": args.tolerance,
         "synthetic_texts": len(PARITY_TEXTS),
-        "synthetic_truncated": truncated,
+        "synthetic_windowed": windowed,
         "torch_vs_sosrisk_max_abs_diff": torch_vs_sosrisk,
         "torch_vs_sosrisk_same_level": levels_ok,
-        "chars_used_and_truncated_match": meta_ok,
+        "chars_used_truncated_and_windows_match": meta_ok,
         "torch_padding_max_abs_diff": padding,
         "ort_fp32_vs_torch_synthetic_max_abs_diff": synth["onnx"],
         "ort_int8_vs_torch_synthetic_max_abs_diff": synth["int8"],
@@ -392,11 +408,11 @@ def cmd_parity(args) -> None:
     if torch_vs_sosrisk > args.tolerance:
         failures.append(f"torch vs sosrisk {torch_vs_sosrisk:.2e}")
     if not meta_ok:
-        failures.append("chars_used/truncated differ from sosrisk")
+        failures.append("chars_used/truncated/windows differ from sosrisk")
     if report["ort_fp32_vs_torch_test_max_abs_diff"] > args.tolerance or synth["onnx"] > args.tolerance:
         failures.append("onnxruntime fp32 vs torch")
-    if truncated == 0:
-        failures.append("no synthetic text was truncated")
+    if windowed == 0:
+        failures.append("no synthetic text was read in windows")
     if failures:
         sys.exit("parity FAILED: " + "; ".join(failures))
     print(f"parity ok: torch vs sosrisk {torch_vs_sosrisk:.2e}, ort fp32 vs torch {diff('onnx', 'torch'):.2e}")

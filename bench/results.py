@@ -171,7 +171,7 @@ def peers_section(md: list[str]) -> None:
     if p:
         md += ["### Parity: the peers run the same model", ""]
         md += table(["check", "max abs difference in probabilities"], [
-            [f"PyTorch vs `sosrisk predict`, {p['synthetic_texts']} synthetic texts ({p['synthetic_truncated']} truncated)",
+            [f"PyTorch vs `sosrisk predict`, {p['synthetic_texts']} synthetic texts ({p.get('synthetic_windowed', 0)} read in windows)",
              f"{p['torch_vs_sosrisk_max_abs_diff']:.1e}"],
             ["onnxruntime fp32 vs PyTorch, synthetic / test texts",
              f"{p['ort_fp32_vs_torch_synthetic_max_abs_diff']:.1e} / {p['ort_fp32_vs_torch_test_max_abs_diff']:.1e}"],
