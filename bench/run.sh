@@ -6,10 +6,12 @@
 #
 # Run it on an otherwise idle machine: the figures are wall-clock times, and peers and sosrisk
 # are timed one after another in the same run. Each step's start and length go to stderr.
+# Took 14 minutes on 2026-12-07 (after the first run's PyTorch and onnxruntime install, ~4 min).
 #
 # e5 on wgpu is timed on the first 32 texts and counts kernels with the sweep at batch 1 only:
-# on lavapipe (a CPU Vulkan driver, ~2 GFLOP/s in e5's matmuls) a text at batch 1 took ~4 s and
-# the four first calls (one of 32 posts) ~13 minutes on 2026-12-07, so 250 texts and the full
+# on lavapipe (a CPU Vulkan driver, ~2 GFLOP/s in e5's matmuls) a text at batch 1 took 0.7 s on
+# 2026-12-07 and ~4 s on the machine of the session before (its four first calls, one of 32
+# posts, ~13 minutes against 1.5 today); there 250 texts and the full
 # sweep (21 token lengths × batches 1, 7, 32) ran past 40 minutes. tests/kernels.rs sweeps e5's
 # shapes with one layer (every ninth length at batch 1; 8 to 160 tokens at batches 3, 7, 32);
 # the n-gram model is swept here at all three.
