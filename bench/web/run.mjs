@@ -256,7 +256,9 @@ async function pageRun({ gpu, n }) {
     page.on("pageerror", (e) => res.errors.push(String(e).slice(0, 300)));
     await page.addInitScript(pageProbe);
     const t0 = Date.now();
-    await page.goto(`${server.base}/sosrisk/?model=e5`);
+    // Since the page chooses its backend itself (the CPU on a software adapter such as
+    // SwiftShader), the WebGPU run asks for WebGPU, as a user can with ?backend=webgpu.
+    await page.goto(`${server.base}/sosrisk/?model=e5&backend=${gpu ? "webgpu" : "cpu"}`);
     const status = await page.waitForSelector('#model-status[data-state="ready"], #model-status[data-state="failed"]', { timeout: left() })
       .catch(() => null);
     if (!status) throw new Error(`did not finish loading in ${cap / 1000} s`);
