@@ -187,6 +187,11 @@ def peers_section(md: list[str]) -> None:
         md.append("")
 
 
+def backend_of(run: dict) -> str:
+    """A browser run's backend; one that failed before the page said it is named by the one asked."""
+    return run.get("backend") or run.get("backend_asked", "?")
+
+
 def web_section(md: list[str]) -> None:
     web = load("web.json")
     md += ["## In the browser: onnxruntime-web against the sosrisk page", ""]
@@ -195,20 +200,23 @@ def web_section(md: list[str]) -> None:
         return
     rows, groups = [], {}
     for r in web["runs"]:
-        name = f"{r['runtime']} · {r['backend']}" + (f" · {r['model']}" if r.get("model") else "")
+        backend = backend_of(r)
+        name = f"{r['runtime']} · {backend}" + (f" · {r['model']}" if r.get("model") else "")
+        if r.get("error") and not r.get("throughput"):
+            rows.append([name, "–", "–", f"none: {r['error']}", "0"])
         for t in r.get("throughput", []):
             done = t.get("finished", True)
             speed = f(t["ms_per_text"]) if done else f"{f(t['ms_per_text'])} (stopped at {web.get('cap_s')} s)"
             rows.append([name, f(r.get("load", {}).get("load_ms", float("nan")) / 1000), t.get("mode", t["batch"]),
                          speed, f"{t.get('texts')} of {t.get('of', t.get('texts'))}"])
-            if done and r["backend"].lower() != "webgpu":
+            if done and backend.lower() != "webgpu":
                 groups.setdefault(f"batch {t['batch']}", []).append((name, t["ms_per_text"]))
     md += table(["runtime · backend", "load (s)", "batch / mode", "ms/text", "texts"], rows)
     md += ["", "WebGPU here is SwiftShader, a software renderer: those rows say nothing about a real GPU, and",
            "the chart leaves them out."]
     md += ["", f"Chromium: {web.get('chromium')}; onnxruntime-web {web.get('onnxruntime_web')}."]
     for r in web.get("ratios", []):
-        ratio = "not measurable (sosrisk did not finish)" if r["ratio"] is None else f"**{r['ratio']:.2f}**"
+        ratio = "not measurable (a run did not finish)" if r["ratio"] is None else f"**{r['ratio']:.2f}**"
         note = f" ({r['partial']})" if r.get("partial") else ""
         md.append(f"- sosrisk {r['sosrisk']} ÷ {r['vs']}, batch {r['batch']}: {ratio}{note} (target ≤ 1.0)")
     md.append("")
@@ -251,7 +259,7 @@ def sizes_section(md: list[str]) -> None:
         d = r.get("downloads", {})
         if d.get("raw"):
             big = ", ".join(x["path"].rsplit("/", 1)[-1] for x in d.get("files", []) if x.get("raw", 0) > 1e6)
-            rows.append([f"page download: {r['runtime']} · {r['backend']} ({big})", f(d["raw"] / 1e6, 1),
+            rows.append([f"page download: {r['runtime']} · {backend_of(r)} ({big})", f(d["raw"] / 1e6, 1),
                          f(d["gzip"] / 1e6, 1)])
     # The page's own code, which the wasm target is about (the first sosrisk run's download).
     wasm = [x for r in (web or {}).get("runs", []) if r["runtime"].startswith("sosrisk")
