@@ -489,30 +489,35 @@ fn every_command_has_help() {
 /// `sosrisk bench` on the shipped light model: figures for both batch sizes, and 10,000
 /// classifications in one process with resident memory flat and every result unchanged
 /// (`bench::soak` fails the run if a text's prediction changes).
-#[test]
-fn bench_reports_speed_and_a_flat_ten_thousand_text_soak() {
+/// Runs `sosrisk bench` on the shipped light model over `n` synthetic texts with `args` after
+/// the model, the texts and the report's path: the process's output and its JSON report.
+fn bench_char_ngram(n: usize, args: &[&str]) -> (std::process::Output, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
     let texts = dir.path().join("texts.txt");
-    let lines: Vec<String> = common::synthetic_rows(64, 5).into_iter().map(|r| r.1).collect();
+    let lines: Vec<String> = common::synthetic_rows(n, 5).into_iter().map(|r| r.1).collect();
     std::fs::write(&texts, lines.join("\n")).unwrap();
     let json = dir.path().join("bench.json");
     let model = common::crate_dir().join("models/char-ngram");
-    let o = sosrisk(&[
+    let mut all = vec![
         "bench",
         "--model",
         model.to_str().unwrap(),
-        "--backend",
-        "flex",
         "--file",
         texts.to_str().unwrap(),
-        "--soak",
-        "10000",
         "--json",
         json.to_str().unwrap(),
-    ]);
+    ];
+    all.extend(args);
+    let o = sosrisk(&all);
     assert!(o.status.success(), "bench failed: {}", stderr(&o));
+    let report = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    (o, report)
+}
+
+#[test]
+fn bench_reports_speed_and_a_flat_ten_thousand_text_soak() {
+    let (o, report) = bench_char_ngram(64, &["--backend", "flex", "--soak", "10000"]);
     assert!(stdout(&o).contains("| char-ngram | flex |"), "{}", stdout(&o));
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let run = &report["runs"][0];
     let batches: Vec<u64> = run["throughput"]
         .as_array()
@@ -546,32 +551,11 @@ fn bench_counts_kernels_at_the_batch_sizes_asked_for() {
         eprintln!("skipped: no Vulkan driver (apt-get install mesa-vulkan-drivers)");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let texts = dir.path().join("texts.txt");
-    let lines: Vec<String> = common::synthetic_rows(4, 5).into_iter().map(|r| r.1).collect();
-    std::fs::write(&texts, lines.join("\n")).unwrap();
-    let model = common::crate_dir().join("models/char-ngram");
     let measure = |kernel_batches: &[&str]| {
-        let json = dir.path().join("bench.json");
-        let mut args = vec![
-            "bench",
-            "--model",
-            model.to_str().unwrap(),
-            "--backend",
-            "wgpu",
-            "--file",
-            texts.to_str().unwrap(),
-            "--batch",
-            "1",
-            "--json",
-            json.to_str().unwrap(),
-            "--kernel-batches",
-        ];
+        let mut args = vec!["--backend", "wgpu", "--batch", "1", "--kernel-batches"];
         args.extend(kernel_batches);
-        let o = sosrisk(&args);
-        assert!(o.status.success(), "bench failed: {}", stderr(&o));
+        let (o, report) = bench_char_ngram(4, &args);
         assert!(stderr(&o).contains("first calls took"), "{}", stderr(&o));
-        let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
         report["runs"][0]["kernels"].clone()
     };
     let counted = measure(&["1"]);
