@@ -331,10 +331,22 @@ def cmd_parity(args) -> None:
                 "tokens": len(pc.ids),
                 **{k: [v, n.get(k)] for k, v in read.items() if k != "windows"},
                 "windows": [read["windows"], [[w["start"], w["end"]] for w in n["windows"]] if n.get("windows") else None],
+                # Every window's P(high), not only the deciding one's.
+                "windows_max_abs_diff_p_high": float(
+                    max(abs(bn_w[k, 1] - w["high_risk_prob"]) for k, w in zip(rows_of[i], n["windows"]))
+                )
+                if n.get("windows") and len(n["windows"]) == len(rows_of[i])
+                else None,
                 "max_abs_diff": float(max(np.abs(lv_1[i] - lv_n[i]).max(), abs(bn_1[i, 1] - hr_n[i]))),
             }
         )
-    torch_vs_sosrisk = float(max(np.abs(lv_1 - lv_n).max(), np.abs(bn_1[:, 1] - hr_n).max()))
+    torch_vs_sosrisk = float(
+        max(
+            np.abs(lv_1 - lv_n).max(),
+            np.abs(bn_1[:, 1] - hr_n).max(),
+            *(t["windows_max_abs_diff_p_high"] for t in per_text if t["windows_max_abs_diff_p_high"] is not None),
+        )
+    )
     padding = float(max(np.abs(lv_w - lv_b.numpy()).max(), np.abs(bn_w - bn_b.numpy()).max()))
     meta_ok = all(t[k][0] == t[k][1] for t in per_text for k in ("chars_used", "truncated", "windows"))
     levels_ok = bool((lv_1.argmax(1) == np.array([n["level"] for n in native])).all())
