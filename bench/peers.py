@@ -303,7 +303,6 @@ def cmd_parity(args) -> None:
     # a text's result is its window with the highest P(high risk).
     bounded = [t[: e5_text.MAX_CHARS] for t in PARITY_TEXTS]
     spans = [tok.windows(t) for t in bounded]
-    owner = [i for i, sp in enumerate(spans) for _ in sp]
     pieces = [tok.encode(t if len(sp) == 1 else t[a:b]) for t, sp in zip(bounded, spans) for a, b in sp]
     with torch.inference_mode():
         # One window per call, and all in one padded batch: padding must not change the result.
@@ -311,7 +310,9 @@ def cmd_parity(args) -> None:
         lv_b, bn_b = loaded.model(*tm.batch([pc.ids for pc in pieces]))
     lv_w = torch.cat([s[0] for s in single]).numpy()
     bn_w = torch.cat([s[1] for s in single]).numpy()
-    rows_of = [[k for k, o in enumerate(owner) if o == i] for i in range(len(bounded))]
+    # Each text's rows among the windows, which come text after text.
+    ends = np.cumsum([len(sp) for sp in spans])
+    rows_of = [list(range(end - len(sp), end)) for sp, end in zip(spans, ends)]
     decided = [rows[int(np.argmax(bn_w[rows, 1]))] for rows in rows_of]
     lv_1, bn_1 = lv_w[decided], bn_w[decided]
     lv_n = np.array([n["level_probs"] for n in native], dtype=np.float32)
@@ -320,17 +321,16 @@ def cmd_parity(args) -> None:
     for i, (t, sp, n) in enumerate(zip(PARITY_TEXTS, spans, native)):
         pc = pieces[decided[i]]
         whole = len(sp) == 1
-        read = {
-            "chars_used": pc.chars_used if whole else len(bounded[i]),
-            "truncated": (pc.truncated if whole else False) or len(t) > e5_text.MAX_CHARS,
-            "windows": None if whole else [list(x) for x in sp],
-        }
         per_text.append(
             {
                 "index": i,
                 "tokens": len(pc.ids),
-                **{k: [v, n.get(k)] for k, v in read.items() if k != "windows"},
-                "windows": [read["windows"], [[w["start"], w["end"]] for w in n["windows"]] if n.get("windows") else None],
+                "chars_used": [pc.chars_used if whole else len(bounded[i]), n["chars_used"]],
+                "truncated": [(whole and pc.truncated) or len(t) > e5_text.MAX_CHARS, n["truncated"]],
+                "windows": [
+                    None if whole else [list(x) for x in sp],
+                    [[w["start"], w["end"]] for w in n["windows"]] if n.get("windows") else None,
+                ],
                 # Every window's P(high), not only the deciding one's.
                 "windows_max_abs_diff_p_high": float(
                     max(abs(bn_w[k, 1] - w["high_risk_prob"]) for k, w in zip(rows_of[i], n["windows"]))

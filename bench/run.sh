@@ -11,8 +11,8 @@
 # e5 on wgpu is timed on the first 32 texts and counts kernels with the sweep at batch 1 only:
 # on lavapipe (a CPU Vulkan driver, ~2 GFLOP/s in e5's matmuls) a text at batch 1 took 0.7 s on
 # 2026-12-07 and ~4 s on the machine of the session before (its four first calls, one of 32
-# posts, ~13 minutes against 1.5 today); there 250 texts and the full
-# sweep (21 token lengths × batches 1, 7, 32) ran past 40 minutes. tests/kernels.rs sweeps e5's
+# posts, ~13 minutes against 1.5 today); there 250 texts and the full sweep (21 token lengths ×
+# batches 1, 7, 32) ran past 40 minutes. tests/kernels.rs sweeps e5's
 # shapes with one layer (every ninth length at batch 1; 8 to 160 tokens at batches 3, 7, 32);
 # the n-gram model is swept here at all three.
 set -euo pipefail
